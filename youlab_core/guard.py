@@ -1,0 +1,119 @@
+"""The read-only guard: is this chat an agent thread?
+
+A chat is an agent thread when ANY of these says so:
+  registry  the state store's thread registry lists the chat id;
+  meta      the chat's `meta.youlab.type` is "background_agent";
+  folder    the chat sits in a folder whose meta type is "background_agent";
+  model     the chat's models include `youlab_agents.<task>` AND it holds a finished message by that model
+            (a fresh chat an admin opens with the agent model is a manual run, not a thread, until the agent wrote).
+Each source survives different things: archiving clears folder_id (registry, meta and model still hold), moving or
+renaming changes nothing but the folder, a message sent through the API instead of the browser is checked the same
+way because only the chat id matters, not what the client claims.
+
+Failure rules (docs/bundle.md):
+- the state store broken: the registry is skipped (logged) and the chat record decides (meta, folder, model);
+- Open WebUI's chat tables unreadable: the registry decides; if the request's own model is an agent model the chat
+  is treated as an agent thread;
+- nothing readable at all: treated as an agent thread (fail closed). Counting fails open; this guard does not.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from .threads.backend import ChatBackend
+from .threads.model import AgentThreadInfo, task_of_model
+
+log = logging.getLogger(__name__)
+
+READ_ONLY_MESSAGE = (
+    "This thread is written by the background agent {name} and is read-only. "
+    "Review its suggestions with the buttons under its report."
+)
+
+
+def read_only_message(info: AgentThreadInfo) -> str:
+    return READ_ONLY_MESSAGE.format(name=info.agent)
+
+
+def is_unsaved_chat_id(chat_id: str | None) -> bool:
+    """No chat row to look up: no id, Open WebUI's temporary chats ("local:..."), channels."""
+    return not chat_id or chat_id.startswith(("local:", "channel:"))
+
+
+class AgentThreadGuard:
+    def __init__(
+        self,
+        backend: ChatBackend | None,
+        registry: Any | None,
+        agent_name: Callable[[str], str | None] = lambda task: None,
+    ):
+        self.backend = backend
+        self.registry = registry  # youlab_core.state.StateStore (thread(chat_id) -> ThreadRecord | None)
+        self.agent_name = agent_name  # task -> display name from the course registry
+
+    async def is_agent_thread(self, chat_id: str | None, user_id: str | None = None, *, model_id: str | None = None) -> AgentThreadInfo | None:
+        if is_unsaved_chat_id(chat_id):
+            return None
+        assert chat_id is not None
+        sources: list[str] = []
+        errors: list[str] = []
+        task = course = owner = run_id = agent = None
+
+        if self.registry is not None:
+            try:
+                record = self.registry.thread(chat_id)
+            except Exception:
+                log.exception("read-only guard: the thread registry could not be read for chat %s; other sources decide", chat_id)
+                errors.append("registry")
+            else:
+                if record is not None:
+                    sources.append("registry")
+                    task, course, owner, run_id = record.task, record.course_id, record.user_id, record.run_id
+
+        if self.backend is not None:
+            try:
+                chat = await self.backend.get_chat(chat_id)
+                if chat is not None:
+                    owner = owner or chat.user_id
+                    meta = chat.youlab_meta
+                    if meta is not None:
+                        sources.append("meta")
+                        task = task or meta.get("task")
+                        course = course or meta.get("course")
+                        run_id = run_id or meta.get("run_id")
+                        agent = meta.get("agent")
+                    if chat.folder_id:
+                        folder = await self.backend.get_folder(chat.folder_id)
+                        if folder is not None and folder.agent_task:
+                            sources.append("folder")
+                            task = task or folder.agent_task
+                            course = course or (folder.meta or {}).get("course")
+                    written = chat.agent_messages()
+                    model_tasks = [t for t in map(task_of_model, chat.models) if t]
+                    if model_tasks and written:
+                        sources.append("model")
+                        task = task or model_tasks[0]
+            except Exception:
+                log.exception("read-only guard: chat %s could not be read from Open WebUI", chat_id)
+                errors.append("chat")
+        else:
+            errors.append("chat")
+
+        if not sources and errors:
+            request_task = task_of_model(model_id)
+            nothing_readable = "chat" in errors and ("registry" in errors or self.registry is None)
+            if request_task or nothing_readable:
+                # Fail closed: the sources that could prove otherwise are unreadable.
+                sources.append("request-model" if request_task else "unverifiable")
+                task = request_task or task
+        if not sources:
+            return None
+        task = task or "unknown"
+        name = agent or self.agent_name(task) or (task if task != "unknown" else "(unknown)")
+        return AgentThreadInfo(
+            chat_id=chat_id, task=task, agent=name, course=course, user_id=owner, run_id=run_id,
+            sources=tuple(sources), errors=tuple(errors),
+        )

@@ -1,0 +1,76 @@
+"""The runner's `ThreadWriter` protocol on top of `ThreadWriter`: turns a runner StudentReport into a RunReport.
+
+Read duck-typed (runner.StudentReport / QueryReport / ProposedChange field names), so this module does not import
+the runner and the runner does not import Open WebUI.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from .model import ThreadRef
+from .report import Change, Finding, RunReport
+from .writer import ThreadWriter
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "\n".join(str(v) for v in value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _value(obj: Any) -> str:
+    return str(getattr(obj, "value", obj))
+
+
+def run_report_from_student_report(course: Any, task: Any, report: Any) -> RunReport:
+    findings: list[Finding] = []
+    changes: list[Change] = []
+    problems: list[str] = []
+    for q in getattr(report, "queries", []) or []:
+        query = getattr(q, "query", None)
+        target = getattr(query, "target", "") or getattr(getattr(q, "change", None), "target", "")
+        error = getattr(q, "error", "") or ""
+        findings.append(Finding(
+            question=getattr(q, "question", "") or getattr(query, "question", ""), target=target,
+            answer=_text(getattr(q, "answer", "")), error=error,
+        ))
+        skipped = getattr(q, "skipped_reason", "") or ""
+        if skipped:
+            problems.append(f"`{target}`: {skipped}")
+        change = getattr(q, "change", None)
+        if change is not None and getattr(change, "diff_id", None):
+            changes.append(Change(
+                diff_id=str(change.diff_id), target=getattr(change, "target", target),
+                before=_text(getattr(change, "current_value", "")), after=_text(getattr(change, "proposed_value", "")),
+                status="pending", reason=_text(getattr(change, "reasoning", "")), merge=_value(getattr(change, "operation", "")),
+            ))
+    if getattr(report, "error", ""):
+        problems.append(str(report.error))
+    started = getattr(report, "started_at", None) or datetime.now(timezone.utc)
+    return RunReport(
+        task=task.name, agent=task.title, course=course.id, run_id=str(getattr(report, "run_id", "")),
+        created_at=started.isoformat() if isinstance(started, datetime) else str(started),
+        findings=findings, changes=changes, problems=problems,
+    )
+
+
+class RunnerThreadWriter:
+    """`await write(user_id, course, task, student_report) -> chat_id`, as the runner calls it."""
+
+    def __init__(self, writer: ThreadWriter):
+        self.writer = writer
+        self.last: ThreadRef | None = None
+
+    async def write(self, user_id: str, course: Any, task: Any, report: Any) -> str | None:
+        ref = await self.writer.write_run(user_id, run_report_from_student_report(course, task, report))
+        self.last = ref
+        return ref.chat_id
