@@ -63,6 +63,13 @@ class Settings(BaseModel):
     # Threads
     archive_old_threads: bool = True
 
+    # State store and scheduler (issue 4: state engineer)
+    scheduler_max_batches: int = Field(default=4, gt=0, description="batches one scheduler runs at once")
+    scheduler_claim_limit: int = Field(default=1000, gt=0, description="most (task, student) pairs claimed per task per tick")
+    scheduler_shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    outbox_max_items: int = Field(default=10000, gt=0, description="queued Honcho messages kept; more are counted and dropped")
+    outbox_max_attempts: int = Field(default=8, gt=0)
+
     @property
     def root(self) -> Path:
         return Path(self.storage_root) if self.storage_root else Path(self.data_dir) / "youlab"

@@ -1,0 +1,131 @@
+"""Plain records the state store returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ..triggers.clock import require_aware
+
+
+def to_epoch(value: datetime) -> float:
+    return require_aware(value).timestamp()
+
+
+def from_epoch(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+class RunStatus:
+    claimed = "claimed"
+    running = "running"
+    retrying = "retrying"
+    succeeded = "succeeded"
+    failed = "failed"
+    released = "released"  # a worker stopped before finishing; the work is pending again
+    ALL = ("claimed", "running", "retrying", "succeeded", "failed", "released")
+
+
+@dataclass(frozen=True)
+class Activity:
+    user_id: str
+    course_id: str
+    first_message_at: datetime
+    last_message_at: datetime
+    message_count: int
+
+
+@dataclass(frozen=True)
+class TriggerState:
+    task: str
+    user_id: str
+    course_id: str
+    next_due_at: datetime | None
+    due_kind: str | None
+    last_run_at: datetime | None
+    last_fire_at: datetime | None
+    messages_at_last_run: int
+    runs: int
+    failures: int
+    attempts: int
+    run_id: str | None
+    claim_owner: str | None
+    claim_expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ClaimedRow:
+    """One (task, student) won by a claim."""
+
+    task: str
+    course_id: str
+    user_id: str
+    token: str
+    due_at: datetime
+    kind: str
+    attempt: int
+    run_id: str | None  # set when this is a retry of an existing run record
+    chat_id: str | None
+    claimed_at: datetime
+    messages: int  # the student's message count in the course when claimed
+
+
+@dataclass(frozen=True)
+class TaskCursor:
+    task: str
+    course_id: str
+    schedule: str | None
+    next_fire_at: datetime | None
+    last_fire_at: datetime | None
+    fires: int
+    skipped_total: int
+    last_skip_at: datetime | None
+    last_skip_count: int
+    idle_swept_until: float
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    task: str
+    course_id: str
+    user_id: str
+    trigger: str
+    due_at: datetime | None
+    chat_id: str | None
+    claimed_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    status: str
+    attempts: int
+    error: str | None
+    owner: str | None
+    thread_chat_id: str | None
+    diffs_proposed: int | None
+    token_usage: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ThreadRecord:
+    chat_id: str
+    user_id: str
+    task: str
+    course_id: str
+    run_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    payload: dict[str, Any]
+    attempts: int
+    enqueued_at: datetime
+
+
+@dataclass(frozen=True)
+class OutboxStats:
+    queued: int
+    dead: int
+    overflowed: int

@@ -1,0 +1,30 @@
+"""Shared plumbing of the SQLAlchemy store: engines, the clock, dialect-specific upserts, portable min()."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, case
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..triggers.clock import Clock, SystemClock
+from .engine import Engines
+
+
+class SqlBase:
+    def __init__(self, engines: Engines, clock: Clock | None = None):
+        self.engines = engines
+        self.clock: Clock = clock or SystemClock()
+        self.dialect = engines.dialect
+
+    def _insert(self, table: Table) -> Any:
+        """An INSERT that supports ON CONFLICT on this dialect."""
+        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+
+    def _now(self) -> float:
+        return self.clock.now().timestamp()
+
+
+def least(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
+    """min(a, b) where NULL means "none" (portable: SQLite's min() and PostgreSQL's LEAST() treat NULL differently)."""
+    return case((a.is_(None), b), (b.is_(None), a), (a <= b, a), else_=b)

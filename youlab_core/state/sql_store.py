@@ -1,0 +1,36 @@
+"""`SqlStateStore`: the state store on SQLite (default) or PostgreSQL, and `open_store`."""
+
+from __future__ import annotations
+
+from ..settings import Settings
+from ..triggers.clock import Clock
+from .base import StateStore
+from .engine import make_engines
+from .migrations import migrate
+from .sql_records import RecordStoreMixin
+from .sql_triggers import TriggerStoreMixin
+
+
+class SqlStateStore(TriggerStoreMixin, RecordStoreMixin, StateStore):
+    def close(self) -> None:
+        self.engines.dispose()
+
+    def __enter__(self) -> SqlStateStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_store(
+    settings: Settings | None = None, *, url: str | None = None, clock: Clock | None = None, migrate_schema: bool = True
+) -> SqlStateStore:
+    """Open (and by default create or upgrade) the state database named by `url` or `settings.database_url`."""
+    settings = settings or Settings.from_env()
+    engines = make_engines(url or settings.database_url)
+    if migrate_schema:
+        migrate(engines)
+    store = SqlStateStore(engines, clock)
+    store.outbox_max_items = settings.outbox_max_items
+    store.outbox_max_attempts = settings.outbox_max_attempts
+    return store
