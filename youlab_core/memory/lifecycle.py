@@ -1,0 +1,311 @@
+"""The pending-diff lifecycle of one student: propose, approve, reject, expire, list and count.
+
+Every transition is one commit that carries all of its effects (the diff file, the block, the pending index, the
+diffs it supersedes), so a crash never leaves an approval applied but not recorded, or recorded but not applied.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from ..config import Course, MergeStrategy
+from ..errors import NotFound, ProposalRefused, StaleDiff
+from .blocks import field_spec
+from .diffs import (
+    PENDING_INDEX,
+    Confidence,
+    DiffClosed,
+    DiffStatus,
+    PendingDiff,
+    closed_reason,
+    diff_path,
+    index_entry,
+    parse_index,
+    render_index,
+)
+from .ids import new_diff_id, validate_diff_id
+from .values import InvalidFieldValue, check_value, same_value
+
+if TYPE_CHECKING:
+    from .blockfile import BlockDoc
+    from .repo import StudentRepo
+    from .store import MemoryStore
+
+log = logging.getLogger(__name__)
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class DiffLifecycle:
+    """Mixed into StudentMemory (which provides the repository, the clock and block access)."""
+
+    store: MemoryStore
+    user_id: str
+    repo: StudentRepo
+
+    # provided by StudentMemory
+    def _now(self) -> datetime: ...
+    def _doc(self, course: Course, block: str) -> BlockDoc: ...
+    def _block_files(self, course: Course, doc: BlockDoc) -> dict[str, str]: ...
+    def _load_diff(self, diff_id: str) -> PendingDiff: ...
+
+    # ---- propose -----------------------------------------------------------------------------------------------------
+
+    def propose(
+        self,
+        course: Course,
+        *,
+        agent: str,
+        run_id: str,
+        block: str,
+        field: str,
+        operation: MergeStrategy | str,
+        proposed_value: Any,
+        reasoning: str,
+        confidence: Confidence | str,
+        source_query: str,
+        note: str = "",
+        based_on: Any = UNSET,
+    ) -> PendingDiff:
+        """Record a proposed change of one field (one commit, author `agent:<agent>`).
+
+        `based_on` is the field value the proposal was computed from; if the field has changed since, the proposal
+        would show the student a wrong "before", so it is refused with StaleDiff (compute it again)."""
+        spec = field_spec(course, block, field)
+        try:
+            proposed_value = check_value(spec, proposed_value, where=f"{block}.{field}")
+        except InvalidFieldValue as exc:
+            raise ProposalRefused(str(exc)) from None
+        operation = MergeStrategy(operation)
+        confidence = Confidence(confidence)
+        self.repo.ensure(owner=self.user_id)
+        with self.repo.locked(exclusive=True):
+            current = self._doc(course, block).values[field]
+            if based_on is not UNSET and not same_value(current, based_on):
+                raise StaleDiff(f"{block}.{field} changed while the agent was working; propose again from its new value")
+            now = self._now()
+            head = self._head_unlocked()
+            diff = PendingDiff(
+                id=new_diff_id(now),
+                user_id=self.user_id,
+                course=course.id,
+                agent=agent,
+                run_id=run_id,
+                block=block,
+                field=field,
+                field_type=spec.type,
+                operation=operation,
+                current_value=current,
+                proposed_value=proposed_value,
+                reasoning=reasoning,
+                confidence=confidence,
+                source_query=source_query,
+                base_commit=head,
+                status=DiffStatus.pending,
+                created_at=now,
+                note=note,
+            )
+            index = parse_index(self.repo.read_text(PENDING_INDEX))
+            index[diff.id] = index_entry(diff)
+            files = {diff.path(): diff.to_json(), PENDING_INDEX: render_index(index)}
+            message = (
+                f"Propose {operation.value} of {block}.{field} ({diff.id})\n\n"
+                f"{_short(proposed_value, 400)}\n\nYoulab-Diff: {diff.id}\nYoulab-Run: {run_id}"
+            )
+            self.repo.commit(files, message=message, author=f"agent:{agent}")
+        return diff
+
+    def _head_unlocked(self) -> str:
+        repo = self.repo.open_git()
+        try:
+            return repo.head.commit.hexsha
+        finally:
+            repo.close()
+
+    # ---- decide ------------------------------------------------------------------------------------------------------
+
+    def approve(self, diff_id: str, *, reviewer: str, note: str = "", course: Course | None = None) -> PendingDiff:
+        """Apply exactly the proposed value to that one field (author `agent:<agent>`, committer `reviewer`), and
+        mark the other pending diffs of the field superseded, in one commit. Raises StaleDiff (the field changed
+        since the proposal; the diff is marked stale) or DiffClosed (already decided or expired)."""
+        validate_diff_id(diff_id)
+        with self.repo.locked(exclusive=True):
+            diff = self._pending(diff_id, reviewer)
+            course = self.store.resolve_course(diff.course, course)
+            now = self._now()
+            try:
+                spec = field_spec(course, diff.block, diff.field)
+                value = check_value(spec, diff.proposed_value, where=diff.target)
+            except (NotFound, InvalidFieldValue) as exc:
+                reason = f"The course changed since this was proposed, so it cannot be applied: {exc}"
+                self._close(diff, DiffStatus.stale, reviewer, reason)
+                raise StaleDiff(reason) from None
+            doc = self._doc(course, diff.block)
+            current = doc.values[diff.field]
+            if not same_value(current, diff.current_value):
+                reason = (
+                    f"{diff.target} changed after the agent proposed this, so the change no longer applies as shown. "
+                    f"It was {_short(diff.current_value)!s} then; it is {_short(current)!s} now. "
+                    "Edit the field yourself or wait for the agent's next proposal."
+                )
+                self._close(diff, DiffStatus.stale, reviewer, reason)
+                raise StaleDiff(reason)
+            doc.values[diff.field], doc.types[diff.field] = value, spec.type
+            files = self._block_files(course, doc)
+            index = parse_index(self.repo.read_text(PENDING_INDEX))
+            index.pop(diff.id, None)
+            superseded = []
+            for other_id, entry in list(index.items()):
+                if (entry["course"], entry["block"], entry["field"]) == (diff.course, diff.block, diff.field):
+                    other = self._load_diff(other_id).decided(
+                        DiffStatus.superseded, at=now, by=reviewer, note=f"superseded by {diff.id}"
+                    )
+                    files[other.path()] = other.to_json()
+                    superseded.append(other_id)
+                    del index[other_id]
+            files[PENDING_INDEX] = render_index(index)
+            # The applied commit's id is only known once the commit exists, and this file is part of it: the file keeps
+            # applied_commit empty and readers fill it in from git (the last commit that touched the file).
+            approved = diff.decided(DiffStatus.approved, at=now, by=reviewer, note=note)
+            files[diff.path()] = approved.to_json()
+            lines = [f"Approve {diff.id}: {diff.operation.value} of {diff.target}", "", _short(value, 400), ""]
+            if superseded:
+                lines.append(f"Supersedes: {', '.join(superseded)}")
+            lines += [f"Youlab-Diff: {diff.id}", f"Youlab-Reviewer: {reviewer}"]
+            sha = self.repo.commit(files, message="\n".join(lines), author=f"agent:{diff.agent}", committer=reviewer)
+            approved = approved.decided(DiffStatus.approved, at=now, by=reviewer, note=note, commit=sha)
+        self.store.notify_approved(self.user_id, course, approved)
+        return approved
+
+    def reject(self, diff_id: str, *, reviewer: str, note: str = "") -> PendingDiff:
+        validate_diff_id(diff_id)
+        with self.repo.locked(exclusive=True):
+            diff = self._pending(diff_id, reviewer)
+            return self._close(diff, DiffStatus.rejected, reviewer, note)
+
+    def _pending(self, diff_id: str, reviewer: str) -> PendingDiff:
+        """The diff, if it can still be decided (expiring it first if it is too old)."""
+        diff = self._load_diff(diff_id)
+        if diff.status is DiffStatus.pending and self._is_expired(diff, self._now()):
+            diff = self._close(diff, DiffStatus.expired, "system:expiry", f"pending for more than {self.store.expiry_days} days")
+        if diff.status is not DiffStatus.pending:
+            raise DiffClosed(closed_reason(diff))
+        return diff
+
+    def _close(self, diff: PendingDiff, status: DiffStatus, by: str, note: str) -> PendingDiff:
+        closed = diff.decided(status, at=self._now(), by=by, note=note)
+        index = parse_index(self.repo.read_text(PENDING_INDEX))
+        index.pop(diff.id, None)
+        files = {closed.path(): closed.to_json(), PENDING_INDEX: render_index(index)}
+        verb = {DiffStatus.rejected: "Reject", DiffStatus.stale: "Mark stale", DiffStatus.expired: "Expire"}[status]
+        message = f"{verb} {diff.id} ({diff.target})\n\n{note}\n\nYoulab-Diff: {diff.id}\nYoulab-Reviewer: {by}".rstrip()
+        self.repo.commit(files, message=message, author=by)
+        return closed
+
+    def _is_expired(self, diff: PendingDiff, now: datetime) -> bool:
+        return now - diff.created_at > timedelta(days=self.store.expiry_days)
+
+    def expire(self, now: datetime | None = None) -> list[PendingDiff]:
+        """Mark expired every pending diff older than the store's expiry_days (one commit). Returns them."""
+        if not self.repo.exists():
+            return []
+        now = now or self._now()
+        limit = timedelta(days=self.store.expiry_days)
+        with self.repo.locked(exclusive=True):
+            index = parse_index(self.repo.read_text(PENDING_INDEX))
+            old = [i for i, e in index.items() if now - datetime.fromisoformat(e["created_at"]) > limit]
+            if not old:
+                return []
+            files = {}
+            expired = []
+            for diff_id in old:
+                diff = self._load_diff(diff_id).decided(
+                    DiffStatus.expired, at=now, by="system:expiry", note=f"pending for more than {self.store.expiry_days} days"
+                )
+                files[diff.path()] = diff.to_json()
+                expired.append(diff)
+                del index[diff_id]
+            files[PENDING_INDEX] = render_index(index)
+            message = f"Expire {len(old)} pending diff(s)\n\n" + "\n".join(f"Youlab-Diff: {i}" for i in old)
+            self.repo.commit(files, message=message, author="system:expiry")
+        return expired
+
+    # ---- read ----------------------------------------------------------------------------------------------------------
+
+    def get_diff(self, diff_id: str) -> PendingDiff:
+        validate_diff_id(diff_id)
+        with self.repo.locked(exclusive=False):
+            diff = self._load_diff(diff_id)
+            if diff.status is DiffStatus.approved and not diff.applied_commit:
+                diff = replace(diff, applied_commit=self.repo.last_commit_touching(diff.path()))
+            return diff
+
+    def list_diffs(
+        self,
+        status: DiffStatus | str | None = None,
+        agent: str | None = None,
+        course: Course | str | None = None,
+        block: str | None = None,
+        field: str | None = None,
+    ) -> list[PendingDiff]:
+        """Diffs matching every filter given, newest first. Pending diffs come from the pending index; other
+        statuses read every diff file (that is the whole audit trail, so it grows with history)."""
+        status = DiffStatus(status) if status is not None else None
+        course_id = course.id if isinstance(course, Course) else course
+        wanted = {"agent": agent, "course": course_id, "block": block, "field": field}
+        with self.repo.locked(exclusive=False):
+            if status is DiffStatus.pending:
+                index = parse_index(self.repo.read_text(PENDING_INDEX))
+                ids = [i for i, e in index.items() if all(v is None or e[k] == v for k, v in wanted.items())]
+            else:
+                ids = [name[:-5] for name in self.repo.list_dir("pending_diffs") if name.endswith(".json")]
+            diffs = [self._load_diff(i) for i in ids]
+            if any(d.status is DiffStatus.approved and not d.applied_commit for d in diffs):
+                applied = self.repo.approval_commits()
+                diffs = [
+                    replace(d, applied_commit=applied.get(d.id, "")) if d.status is DiffStatus.approved else d
+                    for d in diffs
+                ]
+        diffs = [
+            d
+            for d in diffs
+            if (status is None or d.status is status)
+            and all(v is None or getattr(d, k) == v for k, v in wanted.items())
+        ]
+        return sorted(diffs, key=lambda d: (d.created_at, d.id), reverse=True)
+
+    def counts(
+        self, agent: str | None = None, course: Course | str | None = None, block: str | None = None
+    ) -> dict[str, Any]:
+        """Pending diffs: {"total": n, "by_agent": {...}, "by_block": {...}} restricted by the filters given."""
+        course_id = course.id if isinstance(course, Course) else course
+        with self.repo.locked(exclusive=False):
+            index = parse_index(self.repo.read_text(PENDING_INDEX))
+        by_agent: dict[str, int] = {}
+        by_block: dict[str, int] = {}
+        total = 0
+        for entry in index.values():
+            if (agent and entry["agent"] != agent) or (course_id and entry["course"] != course_id) or (
+                block and entry["block"] != block
+            ):
+                continue
+            total += 1
+            by_agent[entry["agent"]] = by_agent.get(entry["agent"], 0) + 1
+            key = f"{entry['course']}/{entry['block']}"
+            by_block[key] = by_block.get(key, 0) + 1
+        return {"total": total, "by_agent": by_agent, "by_block": by_block}

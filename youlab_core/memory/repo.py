@@ -1,0 +1,234 @@
+"""One student's git repository: creation, the cross-process lock, atomic journaled commits and crash repair.
+
+Every change goes through `StudentRepo.commit(files, ...)` while the student's lock is held:
+1. the whole change (every file's new content, message, authors) is written to `.git/youlab-journal.json`;
+2. each file is written atomically (temporary file, fsync, rename, fsync of the directory);
+3. the files are staged and committed with GitPython (objects and index written in-process, no `git` subprocess);
+4. the journal is removed.
+A process killed anywhere in 1-4 leaves either no journal (nothing changed yet) or a complete journal, which the next
+holder of the lock replays (steps 2-4 are idempotent): the change is committed whole, never half.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import git
+from git import Actor
+from git.db import GitDB
+
+from ..errors import NotFound
+
+log = logging.getLogger(__name__)
+
+LOCK_FILE = "youlab.lock"
+JOURNAL_FILE = "youlab-journal.json"
+BRANCH = "main"
+_VERSION = re.compile(r"[0-9a-fA-F]{4,40}")
+_README = """# Your YouLab memory
+
+This folder is a git repository that holds what YouLab's background agents have learned with you.
+
+- `memory-blocks/<course>/<block>.md`: one file per memory block, one `## field` section per field.
+- `pending_diffs/<id>.json`: every change an agent proposed, and what was decided about it.
+
+Every change is a commit: `git log` shows who proposed what, and who approved or rejected it.
+"""
+_GITIGNORE = "*.tmp\n"
+
+
+def actor(who: str) -> Actor:
+    """A git identity for an author string such as 'agent:progression-grader' or 'student:42'."""
+    local = re.sub(r"[^A-Za-z0-9._+-]+", ".", who).strip(".") or "unknown"
+    return Actor(who, f"{local}@youlab.invalid")
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` so that a reader (or a crash) sees the old file or the new one, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def validate_version(version: object) -> str:
+    """A commit id as given by `history()`; anything else could be read by git as an option or a ref expression."""
+    if not isinstance(version, str) or not _VERSION.fullmatch(version):
+        raise NotFound(f"{version!r} is not a version id (a commit id from the block's history)")
+    return version.lower()
+
+
+class StudentRepo:
+    """The git repository at `path` (which may not exist yet)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.git_dir = path / ".git"
+
+    # ---- existence -----------------------------------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        return (self.git_dir / "HEAD").is_file()
+
+    def ensure(self, *, owner: str) -> None:
+        """Create the repository with a first commit if it does not exist. Safe when several processes race:
+        the repository is built in a temporary directory and renamed into place, and only one rename wins."""
+        if self.exists():
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        staging = self.path.parent / f".tmp-{self.path.name}-{secrets.token_hex(4)}"
+        try:
+            # An empty template: no sample hooks (they cost ~20 files per student and are never used).
+            repo = git.Repo.init(staging, template="", initial_branch=BRANCH, allow_unsafe_options=True)
+            for name, text in (("README.md", _README), (".gitignore", _GITIGNORE)):
+                atomic_write(staging / name, text.encode())
+            (staging / ".git" / LOCK_FILE).touch()
+            repo.index.add(["README.md", ".gitignore"])
+            who = actor(f"system:create for {owner}")
+            repo.index.commit("Create this student's memory", author=who, committer=who, skip_hooks=True)
+            repo.close()
+            try:
+                os.rename(staging, self.path)
+            except OSError as exc:
+                if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY) or not self.exists():
+                    raise
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+
+    # ---- locking -------------------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def locked(self, *, exclusive: bool) -> Iterator[None]:
+        """Hold the student's lock (flock on `.git/youlab.lock`: held across processes and across threads, since
+        each holder opens its own file description). A shared lock is enough to read; a pending journal is
+        replayed first, under the exclusive lock."""
+        if not self.exists():
+            yield  # nothing to lock or repair; writers create the repository first
+            return
+        with open(self.git_dir / LOCK_FILE, "a+b") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            try:
+                if self.needs_repair():
+                    if not exclusive:
+                        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+                        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+                    self.repair()
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    # ---- reading the working tree --------------------------------------------------------------------------------
+
+    def read_text(self, relpath: str) -> str | None:
+        try:
+            return (self.path / relpath).read_bytes().decode("utf-8")
+        except FileNotFoundError:
+            return None
+
+    def list_dir(self, relpath: str) -> list[str]:
+        try:
+            return sorted(os.listdir(self.path / relpath))
+        except FileNotFoundError:
+            return []
+
+    def open_git(self) -> git.Repo:
+        """A GitPython handle reading objects in-process (GitDB), so reads spawn no `git cat-file`."""
+        return git.Repo(self.path, odbt=GitDB)
+
+    def last_commit_touching(self, relpath: str) -> str:
+        """The newest commit that changed `relpath` (one `git rev-list`)."""
+        repo = self.open_git()
+        try:
+            return repo.git.rev_list("-n", "1", BRANCH, "--", relpath).strip()
+        finally:
+            repo.close()
+
+    def approval_commits(self) -> dict[str, str]:
+        """diff id -> the commit that approved it, from one `git log` over the approval commits."""
+        repo = self.open_git()
+        try:
+            out = repo.git.log(BRANCH, "--format=%H %s", "--grep=^Approve ", "--", "pending_diffs")
+        finally:
+            repo.close()
+        found = {}
+        for line in out.splitlines():
+            sha, _, subject = line.partition(" ")
+            diff_id = subject.removeprefix("Approve ").split(":", 1)[0]
+            found.setdefault(diff_id, sha)
+        return found
+
+    # ---- writing ---------------------------------------------------------------------------------------------------
+
+    def commit(self, files: dict[str, str], *, message: str, author: str, committer: str | None = None) -> str:
+        """Write `files` (relative path -> new text) and commit them as one commit. Call with the exclusive lock held.
+        Returns the new commit id."""
+        journal = {"files": files, "message": message, "author": author, "committer": committer or author}
+        atomic_write(self.git_dir / JOURNAL_FILE, json.dumps(journal, ensure_ascii=False).encode("utf-8"))
+        sha = self._apply(journal)
+        (self.git_dir / JOURNAL_FILE).unlink()
+        return sha
+
+    def _apply(self, journal: dict, *, replay: bool = False) -> str:
+        files: dict[str, str] = journal["files"]
+        for relpath, text in files.items():
+            atomic_write(self.path / relpath, text.encode("utf-8"))
+        repo = self.open_git()
+        try:
+            index = repo.index
+            index.add(sorted(files))
+            if replay and repo.head.is_valid() and index.write_tree().binsha == repo.head.commit.tree.binsha:
+                return repo.head.commit.hexsha  # the commit was made before the interruption
+            message = journal["message"] + ("\n\n(completed after an interruption)" if replay else "")
+            commit = index.commit(
+                message, author=actor(journal["author"]), committer=actor(journal["committer"]), skip_hooks=True
+            )
+            return commit.hexsha
+        finally:
+            repo.close()
+
+    # ---- crash repair ----------------------------------------------------------------------------------------------
+
+    def needs_repair(self) -> bool:
+        return (self.git_dir / JOURNAL_FILE).exists() or any(self.git_dir.glob(f".{JOURNAL_FILE}.*.tmp"))
+
+    def repair(self) -> None:
+        """Finish or discard what an interrupted writer left (call with the exclusive lock held)."""
+        for stale in self.git_dir.glob(f".{JOURNAL_FILE}.*.tmp"):
+            stale.unlink()  # the journal itself was never complete: nothing else was touched
+        journal_path = self.git_dir / JOURNAL_FILE
+        if not journal_path.exists():
+            return
+        # Only a writer holding our lock takes git's own locks, and it is gone: these are stale.
+        for stale in [self.git_dir / "index.lock", self.git_dir / "HEAD.lock", *self.git_dir.glob("refs/heads/*.lock")]:
+            stale.unlink(missing_ok=True)
+        journal = json.loads(journal_path.read_bytes().decode("utf-8"))
+        log.warning("repairing %s: replaying an interrupted change (%s)", self.path, journal["message"].split("\n")[0])
+        self._apply(journal, replay=True)
+        dirs = {(self.path / relpath).parent for relpath in journal["files"]}
+        for folder in dirs:
+            for leftover in folder.glob(".*.tmp"):
+                leftover.unlink(missing_ok=True)
+        journal_path.unlink()

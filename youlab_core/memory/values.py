@@ -1,0 +1,81 @@
+"""Typed field values: checking a value against its field type, and encoding it for JSON (pending-diff files)."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from ..config import FieldSpec, FieldType
+from ..errors import YoulabError
+
+
+class InvalidFieldValue(YoulabError):
+    """A value that is not of the field's type, or outside its options or max."""
+
+
+def check_value(spec: FieldSpec, value: Any, *, where: str) -> Any:
+    """Return `value` in its canonical form for `spec` (int -> float for float fields), or raise InvalidFieldValue."""
+    ftype = spec.type
+    if ftype is FieldType.string:
+        ok = isinstance(value, str)
+    elif ftype is FieldType.int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif ftype is FieldType.float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if ok:
+            value = float(value)
+    elif ftype is FieldType.bool:
+        ok = isinstance(value, bool)
+    elif ftype is FieldType.list:
+        ok = isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+        if ok:
+            value = list(value)
+    else:
+        if value == "":
+            value = None
+        ok = value is None or isinstance(value, datetime)
+    if not ok:
+        raise InvalidFieldValue(f"{where}: {value!r} is not a {ftype.value}")
+    if spec.options is not None and value not in spec.options and value not in (None, ""):
+        raise InvalidFieldValue(f"{where}: {value!r} is not one of {spec.options!r}")
+    if spec.max is not None:
+        if ftype is FieldType.list and len(value) > spec.max:
+            raise InvalidFieldValue(f"{where}: {len(value)} items, more than the field's max of {spec.max}")
+        if ftype is FieldType.string and len(value) > spec.max:
+            raise InvalidFieldValue(f"{where}: {len(value)} characters, more than the field's max of {spec.max}")
+        if ftype in (FieldType.int, FieldType.float) and value > spec.max:
+            raise InvalidFieldValue(f"{where}: {value!r} is more than the field's max of {spec.max}")
+    return value
+
+
+def to_json_value(ftype: FieldType, value: Any) -> Any:
+    """A JSON-safe form of a typed value (datetimes as ISO text, non-finite floats as text)."""
+    if value is None:
+        return None
+    if ftype is FieldType.datetime:
+        return value.isoformat()
+    if ftype is FieldType.float and not math.isfinite(value):
+        return repr(value)
+    return value
+
+
+def from_json_value(ftype: FieldType, raw: Any) -> Any:
+    if raw is None:
+        return None
+    if ftype is FieldType.datetime:
+        return datetime.fromisoformat(raw)
+    if ftype is FieldType.float:
+        return float(raw)
+    if ftype is FieldType.list:
+        return list(raw)
+    return raw
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equality of field values: NaN equals NaN (else a NaN field looks changed forever), True is not 1."""
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    if isinstance(a, bool) != isinstance(b, bool):
+        return False
+    return bool(a == b)
