@@ -70,6 +70,10 @@ class Settings(BaseModel):
     outbox_max_items: int = Field(default=10000, gt=0, description="queued Honcho messages kept; more are counted and dropped")
     outbox_max_attempts: int = Field(default=8, gt=0)
 
+    # Open WebUI bundle (issue 6: bundle engineer)
+    inject_memory: bool = Field(default=True, description="add the student's approved blocks to the course tutor's system prompt")
+    config_check_seconds: float = Field(default=3.0, ge=0, description="how often course files are checked for changes")
+
     @property
     def root(self) -> Path:
         return Path(self.storage_root) if self.storage_root else Path(self.data_dir) / "youlab"
