@@ -12,6 +12,7 @@ from ..errors import YoulabError
 # Modules that add subcommands, in the order `youlab --help` lists them.
 COMMAND_MODULES = [
     "config_cmd",
+    "demo_cmd",
 ]
 
 
