@@ -1,0 +1,7 @@
+"""Talking to Open WebUI 0.12 over its REST API (used by the installer, scripts/run, the CLI and the e2e tests)."""
+
+from .client import FORBIDDEN_PATHS, OpenWebUIClient
+from .errors import OpenWebUIError
+from .sync import SyncOpenWebUIClient
+
+__all__ = ["FORBIDDEN_PATHS", "OpenWebUIClient", "OpenWebUIError", "SyncOpenWebUIClient"]
