@@ -13,6 +13,7 @@ from ..errors import YoulabError
 COMMAND_MODULES = [
     "config_cmd",
     "demo_cmd",
+    "patch_cmd",
 ]
 
 
