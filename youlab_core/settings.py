@@ -74,6 +74,19 @@ class Settings(BaseModel):
     inject_memory: bool = Field(default=True, description="add the student's approved blocks to the course tutor's system prompt")
     config_check_seconds: float = Field(default=3.0, ge=0, description="how often course files are checked for changes")
 
+    # Runner, Honcho mirror, Letta sync (issue 5: runner engineer)
+    call_backoff_seconds: float = Field(default=0.5, ge=0, description="first retry delay of a transient call failure (doubles)")
+    call_backoff_max_seconds: float = Field(default=30.0, ge=0)
+    honcho_batch_size: int = Field(default=100, gt=0, le=100, description="messages per Honcho request (Honcho's limit: 100)")
+    mirror_poll_seconds: float = Field(default=1.0, gt=0, description="how often the Honcho mirror looks for queued messages")
+    mirror_claim_limit: int = Field(default=1000, gt=0, description="queued messages one mirror round takes")
+    mirror_lease_seconds: float = Field(default=120.0, gt=0)
+    mirror_concurrency: int = Field(default=4, gt=0, description="chats sent to Honcho at once")
+    mirror_backoff_seconds: float = Field(default=1.0, ge=0)
+    mirror_backoff_max_seconds: float = Field(default=300.0, ge=0)
+    letta_timeout_seconds: float = Field(default=15.0, gt=0)
+    letta_retry_seconds: float = Field(default=60.0, gt=0, description="how often failed Letta block writes are retried")
+
     @property
     def root(self) -> Path:
         return Path(self.storage_root) if self.storage_root else Path(self.data_dir) / "youlab"
