@@ -53,9 +53,15 @@ class LLM(abc.ABC):
 
 
 class LLMError(Exception):
-    """An LLM call failed. `transient` errors (timeouts, 429, 5xx) are worth retrying."""
+    """An LLM call failed. `transient` errors (timeouts, 429, 5xx) are worth retrying.
 
-    def __init__(self, message: str, *, transient: bool = False, status: int | None = None):
+    `retry_after`: seconds the server asked us to wait (its Retry-After header), when it said.
+    """
+
+    def __init__(
+        self, message: str, *, transient: bool = False, status: int | None = None, retry_after: float | None = None
+    ):
         super().__init__(message)
         self.transient = transient
         self.status = status
+        self.retry_after = retry_after
