@@ -1,0 +1,209 @@
+"""The hidden agent models (plugins/youlab_agents.py is the thin shell).
+
+Every configured task is a model `youlab_agents.<task>`. Each gets a model record with the same id so Open WebUI
+hides it from model lists (`meta.hidden`), shows its name on the student's threads (a read grant to everyone:
+without one a student's UI cannot resolve the model), and puts the review buttons under its messages
+(`meta.actionIds`). Hidden is not a permission: the pipe itself refuses everyone but admins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ..errors import ManualRunRefused, NotFound
+from .context import Bundle
+
+log = logging.getLogger(__name__)
+
+REVIEW_ACTION_ID = "youlab_review"
+PUBLIC_READ = {"principal_type": "user", "principal_id": "*", "permission": "read"}
+Emit = Callable[[dict[str, Any]], Awaitable[None]] | None
+
+_ensured: dict[str, str] = {}  # model id -> digest of the record we last made sure of (per process)
+
+
+def pipe_list(bundle: Bundle) -> list[dict[str, str]]:
+    bundle.reload_config()
+    return [{"id": task.name, "name": task.title} for _, task in bundle.courses.tasks()]
+
+
+def model_description(bundle: Bundle, course_id: str, task: Any) -> str:
+    text = task.description or f"Background agent of course {course_id}."
+    problems = bundle.config_problems()
+    if problems:
+        text += "\n\nConfiguration problems (the last good version keeps running): " + "; ".join(problems)
+    return text
+
+
+def desired_records(bundle: Bundle) -> list[dict[str, Any]]:
+    bundle.reload_config()
+    records = []
+    for course, task in bundle.courses.tasks():
+        records.append({
+            "id": task.model_id,
+            "name": task.title,
+            "base_model_id": None,
+            "meta": {
+                "hidden": True,
+                "description": model_description(bundle, course.id, task),
+                "actionIds": [REVIEW_ACTION_ID],
+                "youlab": {"type": "background_agent", "task": task.name, "course": course.id},
+            },
+            "params": {},
+            "access_grants": [PUBLIC_READ],
+        })
+    return records
+
+
+async def ensure_model_records(bundle: Bundle) -> int:
+    """Create or update the agent models' records in Open WebUI's database; returns how many were written."""
+    from open_webui.models.access_grants import AccessGrants
+    from open_webui.models.models import ModelForm, Models
+    from open_webui.models.users import Users
+
+    written = 0
+    owner = None
+    for record in desired_records(bundle):
+        digest = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
+        if _ensured.get(record["id"]) == digest:
+            continue
+        existing = await Models.get_model_by_id(record["id"])
+        if existing is None:
+            owner = owner or await Users.get_super_admin_user()
+            if owner is None:
+                return written  # no admin yet: try again on the next model list refresh
+            await Models.insert_new_model(ModelForm(**record), owner.id)
+            written += 1
+        else:
+            meta = existing.meta.model_dump()
+            want = record["meta"]
+            if existing.name != record["name"] or any(meta.get(k) != v for k, v in want.items()) or existing.base_model_id:
+                form = ModelForm(**{**record, "meta": {**meta, **want}, "params": existing.params.model_dump()})
+                await Models.update_model_by_id(record["id"], form)
+                written += 1
+            grants = {(g.principal_type, g.principal_id, g.permission) for g in existing.access_grants}
+            if ("user", "*", "read") not in grants:
+                await AccessGrants.grant_access("model", record["id"], "user", "*", "read")
+                written += 1
+        _ensured[record["id"]] = digest
+    return written
+
+
+# Manual runs ---------------------------------------------------------------------------------------------------
+
+TARGETS_HELP = (
+    "Name the students to run this agent for in your message: `me`, user ids, email addresses, or `all` "
+    "(every student the task's user filter allows), separated by spaces or commas."
+)
+
+
+async def resolve_targets(text: str, admin: dict[str, Any]) -> tuple[list[str] | None, list[str]]:
+    """(user ids or None for `all`, problems). Words that are neither `me`, `all`, an email nor a user id are
+    reported, not guessed."""
+    from open_webui.models.users import Users
+
+    words = [w for w in re.split(r"[\s,;]+", text.strip()) if w]
+    if any(w.lower() == "all" for w in words):
+        return None, []
+    ids: list[str] = []
+    problems: list[str] = []
+    for word in words:
+        if word.lower() == "me":
+            ids.append(str(admin["id"]))
+        elif "@" in word:
+            found = await Users.get_user_by_email(word.lower())
+            if found is None:
+                problems.append(f"no user with email {word}")
+            else:
+                ids.append(found.id)
+        else:
+            found = await Users.get_user_by_id(word)
+            if found is None:
+                problems.append(f"no user with id {word}")
+            else:
+                ids.append(found.id)
+    return list(dict.fromkeys(ids)), problems
+
+
+async def all_students(task: Any) -> list[str]:
+    """`all`: every user with role `user` (not pending, not admin) that the task's user_filter allows."""
+    from open_webui.models.users import Users
+
+    from ..triggers import user_filter_allows
+    from .groups import OpenWebUIGroups
+
+    listed = (await Users.get_users()).get("users", [])
+    ids = [u.id for u in listed if getattr(u, "role", "") == "user"]
+    groups = OpenWebUIGroups()
+    if task.group_names():
+        await groups.refresh()
+    return [i for i in ids if user_filter_allows(task, i, groups)]
+
+
+async def status(emit: Emit, text: str, *, done: bool = False) -> None:
+    if emit is not None:
+        try:
+            await emit({"type": "status", "data": {"description": text, "done": done}})
+        except Exception:
+            log.debug("status event not delivered", exc_info=True)
+
+
+def task_answer(task_kind: str, title: str) -> str:
+    """What an agent model answers to Open WebUI's own tasks (title, tags, follow-ups): nothing is run."""
+    if "title" in task_kind:
+        return json.dumps({"title": title})
+    if "tags" in task_kind:
+        return json.dumps({"tags": []})
+    if "follow" in task_kind:
+        return json.dumps({"follow_ups": []})
+    return ""
+
+
+async def run_by_hand(bundle: Bundle, task_name: str, user: dict[str, Any], text: str, emit: Emit) -> str:
+    """An admin's manual run. Raises PermissionError for anyone else (the caller turns it into the refusal)."""
+    if (user or {}).get("role") != "admin":
+        raise PermissionError(
+            "Background agents run on their own; only an administrator can run one by hand. "
+            "Your agent's reports appear in its folder in your chat list."
+        )
+    try:
+        course, task = bundle.find_task(task_name)
+    except NotFound as exc:
+        return f"This agent is not configured any more: {exc}"
+    if not task.manual:
+        raise ManualRunRefused(f"Task {task.name} has manual = false in {course.id}'s course file: it cannot be run by hand.")
+    targets, problems = await resolve_targets(text, user)
+    if targets is None:
+        targets = await all_students(task)
+    if not targets:
+        return "\n".join([f"Nothing to run. {TARGETS_HELP}", *[f"- {p}" for p in problems]])
+    await status(emit, f"Running {task.title} for {len(targets)} student(s)…")
+    runner = await bundle.runner()
+
+    def progress(student: Any) -> None:
+        log.info("manual run %s: %s %s", task.name, student.user_id, student.status)
+
+    report = await runner.run(task.name, targets, trigger="manual", course=course.id, progress=progress)
+    await status(emit, f"{task.title}: done", done=True)
+    return render_summary(task.title, report, problems)
+
+
+def render_summary(title: str, report: Any, problems: list[str]) -> str:
+    lines = [f"## {title}: manual run", ""]
+    lines.append(
+        f"{len(report.students)} student(s): {len(report.succeeded)} succeeded, {len(report.failed)} failed, "
+        f"{len(report.skipped)} skipped; {report.diffs_proposed} change(s) proposed."
+    )
+    lines.append("")
+    for s in report.students:
+        thread = f" · thread `/c/{s.thread_chat_id}`" if getattr(s, "thread_chat_id", None) else ""
+        error = f" · {s.error}" if getattr(s, "error", "") else ""
+        lines.append(f"- `{s.user_id}`: {s.status}, {s.diffs_proposed} change(s){thread}{error}")
+    for p in problems:
+        lines.append(f"- not run: {p}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,199 @@
+"""One `Bundle` per Open WebUI worker process and configuration: the course registry (reloaded on change), the
+state store, the memory store, the guard, the thread writer, and (lazily) the runner and the scheduler loop.
+
+Open WebUI re-executes a plugin file on every save and once per worker, but `youlab_core` is imported once per
+process, so the cache below survives plugin reloads: the three plugins share one Bundle per distinct Settings.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from ..config import CourseRegistry, Course, TaskSpec
+from ..errors import NotFound
+from ..guard import AgentThreadGuard
+from ..settings import Settings
+from ..threads import OpenWebUIChats, ThreadWriter
+from ..threads.backend import ChatBackend
+
+log = logging.getLogger(__name__)
+
+_bundles: dict[str, Bundle] = {}
+_bundles_lock = threading.Lock()
+
+
+STATE_RETRY_SECONDS = 30.0  # after a failed state store open, when to try again
+
+
+def bundle_for(settings: Settings, *, backend: ChatBackend | None = None) -> Bundle:
+    key = settings.model_dump_json()
+    with _bundles_lock:
+        found = _bundles.get(key)
+        if found is None:
+            found = _bundles[key] = Bundle(settings, backend=backend)
+        return found
+
+
+class Bundle:
+    def __init__(self, settings: Settings, *, backend: ChatBackend | None = None, state: Any = None):
+        self.settings = settings
+        self.courses = CourseRegistry(settings.config_dir)
+        self._checked_at = 0.0
+        self.reload_config(force=True)
+        self.backend: ChatBackend = backend or OpenWebUIChats()
+        self._state = state
+        self._state_failed_at: float | None = None
+        self._memory: Any = None
+        self._runner: Any = None
+        self._scheduler: Any = None
+        self._mirror: Any = None
+        self.guard = AgentThreadGuard(self.backend, None, agent_name=self.agent_name)
+        self.writer = ThreadWriter(self.backend, None, archive_old_threads=settings.archive_old_threads)
+        self._attach_state()
+
+    # Configuration -------------------------------------------------------------------------------------------
+
+    def reload_config(self, *, force: bool = False) -> None:
+        """Re-read course files at most every settings.config_check_seconds; a broken file keeps its last good version."""
+        now = time.monotonic()
+        if not force and now - self._checked_at < self.settings.config_check_seconds:
+            return
+        self._checked_at = now
+        try:
+            issues = self.courses.reload()
+        except Exception:  # a config directory that vanished must not break chats
+            log.exception("course configuration could not be reloaded from %s", self.settings.config_dir)
+            return
+        for issue in issues:
+            log.warning("course configuration problem (last good version stays active): %s", issue)
+
+    def config_problems(self) -> list[str]:
+        return [str(i) for i in self.courses.issues]
+
+    def agent_name(self, task: str) -> str | None:
+        try:
+            return self.courses.find_task(task)[1].title
+        except NotFound:
+            return None
+
+    def find_task(self, task: str) -> tuple[Course, TaskSpec]:
+        self.reload_config()
+        return self.courses.find_task(task)
+
+    def courses_counting(self, model_id: str) -> list[Course]:
+        """Courses where a message to `model_id` counts as activity for at least one task (or the tutor)."""
+        found = []
+        for course in self.courses.courses.values():
+            if model_id in course.agent.models or any(course.covers_model(t, model_id) for t in course.tasks):
+                found.append(course)
+        return found
+
+    # State store (fail open: None when it cannot be opened) ----------------------------------------------------
+
+    @property
+    def state(self) -> Any:
+        if self._state is None:
+            self._attach_state()
+        return self._state
+
+    def _attach_state(self) -> None:
+        if self._state is None:
+            if self._state_failed_at is not None and time.monotonic() - self._state_failed_at < STATE_RETRY_SECONDS:
+                return
+            try:
+                from ..state import open_store
+
+                self.settings.root.mkdir(parents=True, exist_ok=True)
+                self._state = open_store(self.settings)
+                self._state_failed_at = None
+            except Exception:
+                self._state_failed_at = time.monotonic()
+                log.exception("the YouLab state store could not be opened (%s); chats go on without it",
+                              self.settings.database_url.split("@")[-1])
+                return
+        self.guard.registry = self._state
+        self.writer.registry = self._state
+
+    # Memory, runner, scheduler, Honcho mirror (built on first use) ---------------------------------------------
+
+    @property
+    def memory(self) -> Any:
+        if self._memory is None:
+            from ..memory import MemoryStore
+
+            listeners = []
+            if self.settings.letta_url:
+                from ..letta import LettaSync
+
+                self._memory = MemoryStore.from_settings(self.settings)
+                listeners.append(LettaSync(self.settings, self._memory, self.state))
+                for listener in listeners:
+                    self._memory.add_listener(listener)
+            else:
+                self._memory = MemoryStore.from_settings(self.settings)
+        return self._memory
+
+    @property
+    def mirror(self) -> Any:
+        """The Honcho outbox, or None when Honcho is not configured."""
+        if not self.settings.honcho_url or self.state is None:
+            return None
+        if self._mirror is None:
+            from ..dialectic.mirror import HonchoMirror, ensure_mirror_started
+
+            state = self.state
+            self._mirror = ensure_mirror_started(lambda: HonchoMirror(state, self.settings))
+        return self._mirror
+
+    async def runner(self) -> Any:
+        if self._runner is None:
+            from ..dialectic import InProcessMessageSource, make_dialectic
+            from ..llm import make_llm
+            from ..runner import Runner
+            from ..threads.runner_writer import RunnerThreadWriter
+
+            llm = make_llm(self.settings, inside_openwebui=True, user_id=await _admin_user_id())
+            dialectic = make_dialectic(
+                self.settings, llm=llm, source=InProcessMessageSource(), is_agent_thread=self._registry_says_thread
+            )
+            self._runner = Runner(
+                self.settings, self.courses, self.memory, self.state, dialectic, llm,
+                thread_writer=RunnerThreadWriter(self.writer),
+            )
+        return self._runner
+
+    def _registry_says_thread(self, chat_id: str) -> bool:
+        state = self.state
+        return bool(state is not None and state.is_agent_thread(chat_id))
+
+    def scheduler(self, runner: Any) -> Any:
+        """The process-wide scheduler loop (started once per process, whatever plugin asks first)."""
+        if self._scheduler is None:
+            from ..scheduler import Scheduler, ensure_scheduler_started
+
+            state = self.state
+            if state is None:
+                return None
+            self._scheduler = ensure_scheduler_started(
+                lambda: Scheduler(state, self.courses, runner.handler, self.settings, group_resolver=_group_resolver())
+            )
+        return self._scheduler
+
+
+async def _admin_user_id() -> str:
+    """The user the agents' LLM calls run as: the first admin (the agents act for the deployment, not a student)."""
+    from open_webui.models.users import Users
+
+    admin = await Users.get_super_admin_user()
+    if admin is None:
+        raise RuntimeError("Open WebUI has no admin user yet; agents cannot call a model")
+    return admin.id
+
+
+def _group_resolver() -> Any:
+    from .groups import OpenWebUIGroups
+
+    return OpenWebUIGroups()

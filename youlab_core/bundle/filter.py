@@ -1,0 +1,155 @@
+"""The global filter's work (plugins/youlab_filter.py is the thin shell).
+
+inlet: the read-only guard (fails closed), then activity counting and the Honcho queue (fail open, no network),
+then optionally the student's approved memory in the tutor's system prompt.
+outlet: the reply to the Honcho queue; after_messages triggers that became due are claimed and started in the
+background, so the reply is never delayed.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Any
+
+from ..guard import read_only_message
+from ..threads.model import task_of_model
+from .context import Bundle
+
+log = logging.getLogger(__name__)
+
+INTERNAL_MARKER = "youlab_internal"  # metadata/body key the bundle's own model calls carry
+
+
+class ReadOnlyThread(Exception):
+    """Raised by the inlet for a message into an agent thread; its text is what the student sees."""
+
+
+def _model_id(body: dict[str, Any], model: dict[str, Any] | None) -> str:
+    return str((model or {}).get("id") or body.get("model") or "")
+
+
+def is_uncounted_call(body: dict[str, Any], metadata: dict[str, Any], model_id: str) -> str | None:
+    """Why this call is not a student's message (None: it is one)."""
+    if metadata.get("task"):
+        return f"Open WebUI task {metadata.get('task')}"
+    if metadata.get("automation_id"):
+        return "automation run"
+    if task_of_model(model_id):
+        return "agent model"
+    if metadata.get(INTERNAL_MARKER) or body.get(INTERNAL_MARKER):
+        return "YouLab's own call"
+    return None
+
+
+def last_message(body: dict[str, Any], role: str) -> str:
+    for message in reversed(body.get("messages") or []):
+        if isinstance(message, dict) and message.get("role") == role:
+            content = message.get("content")
+            if isinstance(content, list):  # multimodal parts
+                return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+            return str(content or "")
+    return ""
+
+
+async def inlet(bundle: Bundle, body: dict[str, Any], *, user: dict[str, Any], metadata: dict[str, Any], model: dict[str, Any] | None) -> dict[str, Any]:
+    metadata = metadata or {}
+    user_id = str((user or {}).get("id") or metadata.get("user_id") or "")
+    chat_id = metadata.get("chat_id") or body.get("chat_id")
+    model_id = _model_id(body, model)
+
+    info = await bundle.guard.is_agent_thread(chat_id, user_id, model_id=model_id)
+    if info is not None:
+        log.info("refused a message into agent thread %s (%s)", info.chat_id, ",".join(info.sources))
+        raise ReadOnlyThread(read_only_message(info))
+
+    if is_uncounted_call(body, metadata, model_id) or not user_id:
+        return body
+
+    try:
+        bundle.reload_config()
+        courses = bundle.courses_counting(model_id)
+        state = bundle.state if courses else None
+        if state is not None:
+            now = datetime.now(timezone.utc)
+            for course in courses:
+                state.record_message(user_id, course.id, now)
+        mirror = bundle.mirror if courses and chat_id else None
+        if mirror is not None:
+            mirror.enqueue(user_id, chat_id, "user", last_message(body, "user"))
+    except Exception:  # counting fails open: the student's chat goes on
+        log.exception("YouLab could not record a message of user %s; the chat continues", user_id)
+        courses = []
+
+    if bundle.settings.inject_memory and courses:
+        try:
+            body = await inject_memory(bundle, body, user_id, model_id)
+        except Exception:
+            log.exception("YouLab could not add approved memory to the system prompt for user %s", user_id)
+    return body
+
+
+async def outlet(bundle: Bundle, body: dict[str, Any], *, user: dict[str, Any], metadata: dict[str, Any], model: dict[str, Any] | None) -> dict[str, Any]:
+    metadata = metadata or {}
+    user_id = str((user or {}).get("id") or metadata.get("user_id") or "")
+    chat_id = metadata.get("chat_id") or body.get("chat_id")
+    model_id = _model_id(body, model)
+    if is_uncounted_call(body, metadata, model_id) or not user_id:
+        return body
+    try:
+        courses = bundle.courses_counting(model_id)
+        if not courses:
+            return body
+        mirror = bundle.mirror if chat_id else None
+        if mirror is not None:
+            mirror.enqueue(user_id, chat_id, "assistant", last_message(body, "assistant"))
+        await start_due_after_messages(bundle, user_id, [c.id for c in courses], chat_id)
+    except Exception:
+        log.exception("YouLab outlet failed for user %s; the reply is not affected", user_id)
+    return body
+
+
+async def start_due_after_messages(bundle: Bundle, user_id: str, course_ids: list[str], chat_id: str | None) -> int:
+    """Claim the student's after_messages triggers that are due and start them in the background."""
+    if not any(t.after_messages for cid in course_ids for t in bundle.courses.courses[cid].tasks if cid in bundle.courses.courses):
+        return 0
+    scheduler = bundle.scheduler(await bundle.runner())
+    if scheduler is None:
+        return 0
+    started = 0
+    for course_id in course_ids:
+        for work in scheduler.claim_after_messages(user_id, course_id, chat_id):
+            scheduler.start(work)
+            started += 1
+    return started
+
+
+MEMORY_HEADER = "What you know about this student (approved by the student; use it, do not quote it verbatim):"
+
+
+async def inject_memory(bundle: Bundle, body: dict[str, Any], user_id: str, model_id: str) -> dict[str, Any]:
+    """Add the student's approved blocks to the system message of a course tutor model."""
+    courses = [c for c in bundle.courses.courses_for_model(model_id)]
+    if not courses:
+        return body
+    sections: list[str] = []
+    memory = bundle.memory.student(user_id)
+    for course in courses:
+        for info in memory.list_blocks(course):
+            if not info.exists:
+                continue
+            block = memory.read_block(course, info.name)
+            lines = [f"{k}: {v}" for k, v in block.values.items() if v not in (None, "", [], 0)]
+            if lines:
+                sections.append(f"## {block.title or block.name}\n" + "\n".join(lines))
+    if not sections:
+        return body
+    text = MEMORY_HEADER + "\n\n" + "\n\n".join(sections)
+    messages = list(body.get("messages") or [])
+    if messages and isinstance(messages[0], dict) and messages[0].get("role") == "system":
+        first = dict(messages[0])
+        first["content"] = f"{first.get('content') or ''}\n\n{text}".strip()
+        messages[0] = first
+    else:
+        messages.insert(0, {"role": "system", "content": text})
+    return {**body, "messages": messages}
