@@ -88,8 +88,11 @@ class PatchStore:
         return Manifest.from_json(self.manifest_path.read_text(encoding="utf-8"), self.manifest_path)
 
     def save(self, manifest: Manifest) -> None:
+        data = manifest.to_json().encode()
+        if self.manifest_path.is_file() and self.manifest_path.read_bytes() == data:
+            return  # applying twice changes nothing, not even the manifest's modification time
         self.root.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.manifest_path, manifest.to_json().encode())
+        write_atomic(self.manifest_path, data)
 
     def backup(self, source: Path) -> None:
         """Keep a byte-exact copy (mode and times too) of an original file."""
