@@ -2,4 +2,5 @@
 
 pytest_plugins = [
     "tests.support.servers",
+    "tests.support.postgres",
 ]

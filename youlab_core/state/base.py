@@ -41,6 +41,10 @@ class StateStore(ABC):
     def trigger_state(self, task: str, user_id: str) -> TriggerState | None: ...
 
     @abstractmethod
+    def last_runs(self, task: str, user_ids: Sequence[str]) -> dict[str, tuple[datetime | None, bool]]:
+        """(last run start, claimed now) of each of these users that has trigger state."""
+
+    @abstractmethod
     def offer_due(self, task: str, course_id: str, items: Sequence[tuple[str, datetime, str]]) -> None:
         """Make (user, due time, kind) pending, keeping an earlier pending time. A claimed row remembers it for
         after its run."""
@@ -124,10 +128,14 @@ class StateStore(ABC):
 
     # --- run records ---
     @abstractmethod
+    def set_run_ids(self, task: str, pairs: Sequence[tuple[str, str]]) -> None:
+        """Remember the run record of each (user, run id) while its work is pending (kept across retries)."""
+
+    @abstractmethod
     def create_runs(self, rows: Sequence[dict[str, Any]]) -> None: ...
 
     @abstractmethod
-    def set_run_status(self, run_ids: Sequence[str], status: str, *, error: str | None = None, now: datetime | None = None, attempts: int | None = None) -> None: ...
+    def set_run_status(self, run_ids: Sequence[str], status: str, *, error: str | None = None, now: datetime | None = None, attempts: int | None = None, owner: str | None = None) -> None: ...
 
     @abstractmethod
     def update_run(

@@ -44,7 +44,8 @@ class RecordStoreMixin(SqlBase):
                 conn.execute(runs.insert(), list(rows))
 
     def set_run_status(
-        self, run_ids: Sequence[str], status: str, *, error: str | None = None, now: datetime | None = None, attempts: int | None = None
+        self, run_ids: Sequence[str], status: str, *, error: str | None = None, now: datetime | None = None, attempts: int | None = None,
+        owner: str | None = None,
     ) -> None:
         if not run_ids:
             return
@@ -61,6 +62,8 @@ class RecordStoreMixin(SqlBase):
             values["error"] = error[:4000]
         if attempts is not None:
             values["attempts"] = attempts
+        if owner is not None:
+            values["owner"] = owner
         with self.engines.write.begin() as conn:
             conn.execute(update(runs).where(runs.c.id.in_(list(run_ids))).values(**values))
 

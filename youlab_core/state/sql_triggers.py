@@ -92,6 +92,19 @@ class TriggerStoreMixin(SqlBase):
             r.claim_owner, from_epoch(r.claim_expires_at),
         )
 
+    def last_runs(self, task: str, user_ids: Sequence[str]) -> dict[str, tuple[datetime | None, bool]]:
+        """For each user that has trigger state: (last run start, whether a claim is held now)."""
+        result: dict[str, tuple[datetime | None, bool]] = {}
+        ids = list(user_ids)
+        with self.engines.read.connect() as conn:
+            for start in range(0, len(ids), 500):
+                query = select(ts.c.user_id, ts.c.last_run_at, ts.c.claim_token).where(
+                    ts.c.task == task, ts.c.user_id.in_(ids[start : start + 500])
+                )
+                for r in conn.execute(query):
+                    result[r.user_id] = (from_epoch(r.last_run_at), r.claim_token is not None)
+        return result
+
     def _offer_stmt(self) -> Any:
         stmt = self._insert(ts)
         new = stmt.excluded
@@ -102,7 +115,12 @@ class TriggerStoreMixin(SqlBase):
             set_={
                 "next_due_at": case((and_(unclaimed, earlier), new.next_due_at), else_=ts.c.next_due_at),
                 "due_kind": case((and_(unclaimed, earlier), new.due_kind), else_=ts.c.due_kind),
-                "rerun_due_at": case((unclaimed, ts.c.rerun_due_at), else_=least(ts.c.rerun_due_at, new.next_due_at)),
+                # A claimed row keeps a schedule fire for after its run; idle and count triggers are recomputed
+                # when the run completes, so they need no memory here.
+                "rerun_due_at": case(
+                    (or_(unclaimed, new.due_kind != "schedule"), ts.c.rerun_due_at),
+                    else_=least(ts.c.rerun_due_at, new.next_due_at),
+                ),
             },
         )
 

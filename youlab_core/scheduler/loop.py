@@ -1,0 +1,274 @@
+"""The scheduler: a loop that plans, claims and runs due work, plus the entry points of the chat path and of
+manual runs. Database calls run in worker threads so the event loop (Open WebUI's) never waits on them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import socket
+import uuid
+from datetime import datetime, timedelta
+
+from ..config import Course, CourseRegistry, TaskSpec
+from ..errors import NotFound
+from ..settings import Settings
+from ..state import StateStore
+from ..triggers import (
+    Clock,
+    GroupResolver,
+    SystemClock,
+    TriggerKind,
+    after_messages_due,
+    check_manual,
+    covered_users,
+    idle_due_at,
+    user_filter_allows,
+)
+from .planner import Planner
+from .work import Claim, DueWork, Handler, UserRunsFailed
+
+log = logging.getLogger(__name__)
+
+
+def default_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Scheduler:
+    def __init__(
+        self,
+        store: StateStore,
+        registry: CourseRegistry,
+        handler: Handler,
+        settings: Settings | None = None,
+        *,
+        clock: Clock | None = None,
+        group_resolver: GroupResolver | None = None,
+        owner: str | None = None,
+    ):
+        self.store = store
+        self.registry = registry
+        self.handler = handler
+        self.settings = settings or Settings.from_env()
+        self.clock = clock or SystemClock()
+        self.resolver = group_resolver
+        self.owner = owner or default_owner()
+        self.planner = Planner(store, registry, self.settings, self.owner, group_resolver)
+        self._inflight: dict[asyncio.Task[dict[str, str]], DueWork] = {}
+        self._stopping = False
+        self._stop_event: asyncio.Event | None = None
+        self._shutdown_done: asyncio.Future[None] | None = None
+
+    # --- the loop ---
+    async def tick(self) -> list[DueWork]:
+        """One round: plan what became due, claim what this process has room for, start it in the background."""
+        now = self.clock.now()
+        capacity = self.settings.scheduler_max_batches - len(self._inflight)
+        works = await asyncio.to_thread(self._plan_and_claim, now, capacity)
+        for work in works:
+            self.start(work)
+        return works
+
+    def _plan_and_claim(self, now: datetime, capacity: int) -> list[DueWork]:
+        self.planner.plan(now)
+        if capacity <= 0 or self._stopping:
+            return []
+        return self.planner.claim(now, capacity)
+
+    async def run_forever(self) -> None:
+        self._stop_event = asyncio.Event()
+        log.info("scheduler %s polling every %.1fs (+ up to %.1fs jitter)", self.owner,
+                 self.settings.poll_interval_seconds, self.settings.poll_jitter_seconds)
+        try:
+            while not self._stopping:
+                try:
+                    await self.tick()
+                    await self.renew_leases()
+                except Exception:
+                    # A database outage must not end the loop: log and try again next round.
+                    log.exception("scheduler tick failed")
+                # Jitter spreads several processes' ticks apart.
+                delay = self.settings.poll_interval_seconds + random.uniform(0, self.settings.poll_jitter_seconds)
+                try:
+                    await asyncio.wait_for(self._stop_event.wait(), timeout=delay)
+                except TimeoutError:
+                    pass
+        finally:
+            await self._shutdown(self.settings.scheduler_shutdown_grace_seconds)
+
+    async def renew_leases(self) -> None:
+        tokens = sorted({c.token for w in self._inflight.values() for c in w.claims})
+        if tokens:
+            expires = self.clock.now() + timedelta(seconds=self.settings.claim_lease_seconds)
+            await asyncio.to_thread(self.store.renew_claims, self.owner, tokens, expires)
+
+    async def stop(self, grace_seconds: float | None = None) -> None:
+        """Stop claiming, let running work finish for up to `grace_seconds`, then cancel it and give back every
+        claim this scheduler still holds (the work stays due for another process)."""
+        self._stopping = True
+        if self._stop_event is not None:
+            self._stop_event.set()
+        await self._shutdown(self.settings.scheduler_shutdown_grace_seconds if grace_seconds is None else grace_seconds)
+
+    async def _shutdown(self, grace: float) -> None:
+        self._stopping = True
+        if self._shutdown_done is not None:
+            await asyncio.shield(self._shutdown_done)
+            return
+        self._shutdown_done = asyncio.get_running_loop().create_future()
+        try:
+            pending = set(self._inflight)
+            if pending:
+                _done, late = await asyncio.wait(pending, timeout=grace)
+                for task in late:
+                    task.cancel()
+                await asyncio.gather(*late, return_exceptions=True)
+            released = await asyncio.to_thread(self.store.release_owner, self.owner)
+            if released:
+                await asyncio.to_thread(self.store.set_run_status, released, "released", error="scheduler stopped before the run finished")
+                log.info("scheduler %s released %d claim(s)", self.owner, len(released))
+        finally:
+            self._shutdown_done.set_result(None)
+
+    # --- running one batch ---
+    def start(self, work: DueWork) -> asyncio.Task[dict[str, str]]:
+        """Run `work` in the background (the chat path uses this, so the student's reply never waits)."""
+        task = asyncio.get_running_loop().create_task(self.execute(work), name=f"youlab-{work.task}-{work.trigger}")
+        self._inflight[task] = work
+        task.add_done_callback(lambda t: self._inflight.pop(t, None))
+        return task
+
+    async def execute(self, work: DueWork) -> dict[str, str]:
+        """Call the handler for a claimed batch and settle every claim; returns the failures by user id."""
+        run_ids = [c.run_id for c in work.claims]
+        await asyncio.to_thread(self.store.set_run_status, run_ids, "running", now=self.clock.now())
+        users = set(work.user_ids)
+        try:
+            await self.handler(work)
+            failures: dict[str, str] = {}
+        except UserRunsFailed as exc:
+            failures = {u: e for u, e in exc.errors.items() if u in users}
+        except asyncio.CancelledError:
+            await asyncio.shield(asyncio.to_thread(self._release, work))
+            raise
+        except Exception as exc:
+            log.exception("task %r: handler failed for a batch of %d", work.task, len(users))
+            failures = {u: f"{type(exc).__name__}: {exc}" for u in users}
+        await asyncio.to_thread(self._settle, work, failures)
+        return failures
+
+    def _release(self, work: DueWork) -> None:
+        released = [c.run_id for c in work.claims if self.store.release_claim(work.task, c.user_id, c.token)]
+        self.store.set_run_status(released, "released", error="scheduler stopped before the run finished")
+
+    def _settle(self, work: DueWork, failures: dict[str, str]) -> None:
+        now = self.clock.now()
+        course, task = self._lookup(work.course_id, work.task)
+        succeeded: list[str] = []
+        failed: list[tuple[str, str]] = []
+        for claim in work.claims:
+            error = failures.get(claim.user_id)
+            if error is not None and claim.attempt < self.settings.run_max_attempts:
+                retry_at = now + timedelta(seconds=self.settings.retry_backoff_seconds * 2 ** (claim.attempt - 1))
+                if self.store.retry_claim(work.task, claim.user_id, claim.token, retry_at):
+                    self.store.set_run_status([claim.run_id], "retrying", error=error, now=now)
+                else:
+                    log.warning("task %r user %r: lease lost before the retry was recorded", work.task, claim.user_id)
+                continue
+            next_due, next_kind = self._next_due(course, task, claim, now)
+            done = self.store.complete_claim(
+                work.task, claim.user_id, claim.token, started_at=claim.claimed_at, fire_at=claim.due_at,
+                messages=claim.messages, failed=error is not None, next_due_at=next_due, next_kind=next_kind,
+            )
+            if done and error is None:
+                succeeded.append(claim.run_id)
+            elif done:
+                failed.append((claim.run_id, error))
+            else:
+                # Our lease expired and another process took the work over: its outcome is the one recorded.
+                log.warning("task %r user %r: lease lost; the run is left to the process that took it", work.task, claim.user_id)
+        self.store.set_run_status(succeeded, "succeeded", now=now)
+        for run_id, error in failed:
+            self.store.set_run_status([run_id], "failed", error=error, now=now)
+
+    def _lookup(self, course_id: str, task_name: str) -> tuple[Course | None, TaskSpec | None]:
+        try:
+            course = self.registry.course(course_id)
+        except NotFound:
+            return None, None
+        return course, course.task(task_name)
+
+    def _next_due(self, course: Course | None, task: TaskSpec | None, claim: Claim, now: datetime) -> tuple[datetime | None, str | None]:
+        """What is pending once this run is done: idle (if the student wrote during the run) or a count reached."""
+        if course is None or task is None or not user_filter_allows(task, claim.user_id, self.resolver):
+            return None, None
+        act = self.store.activity(claim.user_id, course.id)
+        if act is None:
+            return None, None
+        candidates: list[tuple[datetime, str]] = []
+        if task.on_idle:
+            due = idle_due_at(act.last_message_at, claim.claimed_at, timedelta(minutes=task.idle_threshold_minutes),
+                              timedelta(minutes=task.idle_cooldown_minutes))
+            if due is not None:
+                candidates.append((due, TriggerKind.on_idle.value))
+        if task.after_messages and after_messages_due(act.message_count, claim.messages, task.after_messages):
+            candidates.append((now, TriggerKind.after_messages.value))
+        return min(candidates) if candidates else (None, None)
+
+    # --- the chat path and manual runs ---
+    def claim_after_messages(self, user_id: str, course_id: str, chat_id: str | None = None) -> list[DueWork]:
+        """After a student's message was recorded: claim this student's after_messages work that is now due.
+        A few indexed reads, and one write only when something is due. Start the result with `start()`."""
+        try:
+            course = self.registry.course(course_id)
+        except NotFound:
+            return []
+        tasks = [t for t in course.tasks if t.after_messages]
+        if not tasks:
+            return []
+        act = self.store.activity(user_id, course_id)
+        if act is None:
+            return []
+        now = self.clock.now()
+        works: list[DueWork] = []
+        for task in tasks:
+            assert task.after_messages
+            if not user_filter_allows(task, user_id, self.resolver):
+                continue
+            state = self.store.trigger_state(task.name, user_id)
+            if not after_messages_due(act.message_count, state.messages_at_last_run if state else 0, task.after_messages):
+                continue
+            if state and state.claim_owner and state.claim_expires_at and state.claim_expires_at > now:
+                continue  # running now; its completion re-checks the count
+            row = self.store.claim_user(
+                task.name, course_id, user_id, TriggerKind.after_messages.value, self.owner, now,
+                self.settings.claim_lease_seconds, messages=act.message_count, chat_id=chat_id,
+                min_new_messages=task.after_messages,
+            )
+            if row is not None:
+                works.extend(self.planner.to_work(course, task, [row]))
+        return works
+
+    def covered_students(self, task_name: str) -> list[str]:
+        """Students a task covers now: active in its course and allowed by its user_filter."""
+        course, task = self.registry.find_task(task_name)
+        return covered_users(self.store.active_users(course.id), task, self.resolver)
+
+    def claim_manual(self, task_name: str, user_ids: list[str]) -> list[DueWork]:
+        """Claim a manual run of a task for these students (those already running are left out).
+        Raises ManualRunRefused when the task says manual = false, NotFound for an unknown task."""
+        course, task = self.registry.find_task(task_name)
+        check_manual(task)
+        now = self.clock.now()
+        rows = []
+        for user_id in dict.fromkeys(user_ids):
+            act = self.store.activity(user_id, course.id)
+            row = self.store.claim_user(
+                task.name, course.id, user_id, TriggerKind.manual.value, self.owner, now,
+                self.settings.claim_lease_seconds, messages=act.message_count if act else 0,
+            )
+            if row is not None:
+                rows.append(row)
+        return self.planner.to_work(course, task, rows)
