@@ -161,6 +161,8 @@ def _front_matter(lines: list[str], where: str) -> tuple[dict[str, Any], int]:
         line = lines[index]
         if line == "---":
             return meta, index + 1
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue  # blank lines and YAML comments
         key, sep, raw = line.partition(":")
         if not sep:
             raise BlockFileError(f"{where}: front-matter line {index + 1} {line!r} is not 'key: value'")

@@ -127,7 +127,7 @@ class DiffLifecycle:
                 f"Propose {operation.value} of {block}.{field} ({diff.id})\n\n"
                 f"{_short(proposed_value, 400)}\n\nYoulab-Diff: {diff.id}\nYoulab-Run: {run_id}"
             )
-            self.repo.commit(files, message=message, author=f"agent:{agent}")
+            self.repo.commit(files, message=message, author=f"agent:{agent}", when=self._now())
         return diff
 
     def _head_unlocked(self) -> str:
@@ -187,7 +187,7 @@ class DiffLifecycle:
             if superseded:
                 lines.append(f"Supersedes: {', '.join(superseded)}")
             lines += [f"Youlab-Diff: {diff.id}", f"Youlab-Reviewer: {reviewer}"]
-            sha = self.repo.commit(files, message="\n".join(lines), author=f"agent:{diff.agent}", committer=reviewer)
+            sha = self.repo.commit(files, message="\n".join(lines), author=f"agent:{diff.agent}", committer=reviewer, when=self._now())
             approved = approved.decided(DiffStatus.approved, at=now, by=reviewer, note=note, commit=sha)
         self.store.notify_approved(self.user_id, course, approved)
         return approved
@@ -203,6 +203,8 @@ class DiffLifecycle:
         diff = self._load_diff(diff_id)
         if diff.status is DiffStatus.pending and self._is_expired(diff, self._now()):
             diff = self._close(diff, DiffStatus.expired, "system:expiry", f"pending for more than {self.store.expiry_days} days")
+        if diff.status is DiffStatus.stale:
+            raise StaleDiff(f"{closed_reason(diff)} {diff.review_note}".strip())
         if diff.status is not DiffStatus.pending:
             raise DiffClosed(closed_reason(diff))
         return diff
@@ -214,7 +216,7 @@ class DiffLifecycle:
         files = {closed.path(): closed.to_json(), PENDING_INDEX: render_index(index)}
         verb = {DiffStatus.rejected: "Reject", DiffStatus.stale: "Mark stale", DiffStatus.expired: "Expire"}[status]
         message = f"{verb} {diff.id} ({diff.target})\n\n{note}\n\nYoulab-Diff: {diff.id}\nYoulab-Reviewer: {by}".rstrip()
-        self.repo.commit(files, message=message, author=by)
+        self.repo.commit(files, message=message, author=by, when=self._now())
         return closed
 
     def _is_expired(self, diff: PendingDiff, now: datetime) -> bool:
@@ -242,7 +244,7 @@ class DiffLifecycle:
                 del index[diff_id]
             files[PENDING_INDEX] = render_index(index)
             message = f"Expire {len(old)} pending diff(s)\n\n" + "\n".join(f"Youlab-Diff: {i}" for i in old)
-            self.repo.commit(files, message=message, author="system:expiry")
+            self.repo.commit(files, message=message, author="system:expiry", when=self._now())
         return expired
 
     # ---- read ----------------------------------------------------------------------------------------------------------

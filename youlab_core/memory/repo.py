@@ -20,7 +20,9 @@ import os
 import re
 import secrets
 import shutil
+import warnings
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import git
@@ -155,8 +157,13 @@ class StudentRepo:
             return []
 
     def open_git(self) -> git.Repo:
-        """A GitPython handle reading objects in-process (GitDB), so reads spawn no `git cat-file`."""
-        return git.Repo(self.path, odbt=GitDB)
+        """A GitPython handle that reads and writes objects in-process (GitDB): an approval spawns no `git`
+        process at all, and runs about twice as fast as with the default backend (which starts `git cat-file` and
+        `git hash-object` per handle). GitPython deprecates GitDB for large packed repositories of unknown origin;
+        these repositories are small, loose and written only by this module."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return git.Repo(self.path, odbt=GitDB)
 
     def last_commit_touching(self, relpath: str) -> str:
         """The newest commit that changed `relpath` (one `git rev-list`)."""
@@ -182,10 +189,18 @@ class StudentRepo:
 
     # ---- writing ---------------------------------------------------------------------------------------------------
 
-    def commit(self, files: dict[str, str], *, message: str, author: str, committer: str | None = None) -> str:
-        """Write `files` (relative path -> new text) and commit them as one commit. Call with the exclusive lock held.
-        Returns the new commit id."""
-        journal = {"files": files, "message": message, "author": author, "committer": committer or author}
+    def commit(
+        self, files: dict[str, str], *, message: str, author: str, committer: str | None = None, when: datetime
+    ) -> str:
+        """Write `files` (relative path -> new text) and commit them as one commit dated `when`. Call with the
+        exclusive lock held. Returns the new commit id."""
+        journal = {
+            "files": files,
+            "message": message,
+            "author": author,
+            "committer": committer or author,
+            "when": when.isoformat(),
+        }
         atomic_write(self.git_dir / JOURNAL_FILE, json.dumps(journal, ensure_ascii=False).encode("utf-8"))
         sha = self._apply(journal)
         (self.git_dir / JOURNAL_FILE).unlink()
@@ -202,8 +217,14 @@ class StudentRepo:
             if replay and repo.head.is_valid() and index.write_tree().binsha == repo.head.commit.tree.binsha:
                 return repo.head.commit.hexsha  # the commit was made before the interruption
             message = journal["message"] + ("\n\n(completed after an interruption)" if replay else "")
+            when = datetime.fromisoformat(journal["when"])
             commit = index.commit(
-                message, author=actor(journal["author"]), committer=actor(journal["committer"]), skip_hooks=True
+                message,
+                author=actor(journal["author"]),
+                committer=actor(journal["committer"]),
+                author_date=when,
+                commit_date=when,
+                skip_hooks=True,
             )
             return commit.hexsha
         finally:

@@ -91,7 +91,7 @@ class StudentMemory(DiffLifecycle):
             files = self._block_files(course, doc)
             files.update(self._mark_stale(course, block, {field: value}, by=author))
             text = message or f"Edit {block}.{field}"
-            return self.repo.commit(files, message=f"{text}\n\nYoulab-Author: {author}", author=author)
+            return self.repo.commit(files, message=f"{text}\n\nYoulab-Author: {author}", author=author, when=self._now())
 
     def _block_files(self, course: Course, doc: BlockDoc) -> dict[str, str]:
         doc.updated_at = self._now()
@@ -186,6 +186,7 @@ class StudentMemory(DiffLifecycle):
         try:
             try:
                 commit = repo.commit(version)
+                commit.tree  # noqa: B018 - forces the read, so an unknown id fails here
             except (ValueError, gitdb.exc.BadObject, gitdb.exc.BadName) as exc:
                 raise NotFound(f"no version {version!r} in {self.user_id}'s memory") from exc
             text = self._blob_text(commit, path)
@@ -216,7 +217,7 @@ class StudentMemory(DiffLifecycle):
             files = self._block_files(course, doc)
             files.update(self._mark_stale(course, block, changed, by=author))
             message = f"Restore {block} to version {version[:10]}\n\nYoulab-Author: {author}"
-            return self.repo.commit(files, message=message, author=author)
+            return self.repo.commit(files, message=message, author=author, when=self._now())
 
     def diff(self, course: Course, block: str, from_version: str, to_version: str | None = None) -> str:
         """A unified diff of the block file between two versions (`to_version` None: the current file)."""
