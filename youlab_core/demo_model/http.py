@@ -117,7 +117,9 @@ class JSONServer:
 
         self._httpd = _HTTPServer((self.host, self.port), _Handler)
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name=type(self).__name__, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=type(self).__name__, daemon=True
+        )
         self._thread.start()
         return self
 

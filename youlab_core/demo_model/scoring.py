@@ -78,11 +78,15 @@ def sentence_key(sentence: str) -> str:
     return " ".join(sentence.lower().split()).rstrip(".!?;:, ")
 
 
+RELATIVE_CUTOFF = 0.5
+
+
 def related_sentences(question: str, texts: Iterable[str], limit: int = 3) -> list[str]:
     """Up to `limit` sentences from `texts` most related to `question`, in their original order.
 
     Score: the sum of inverse document frequencies of the question's content words a sentence contains. Ties go to
-    the later sentence (newer statements win). Sentences sharing no content word with the question are never returned.
+    the later sentence (newer statements win). Sentences sharing no content word with the question are never returned,
+    nor those scoring under half the best sentence's score.
     """
     sentences: list[str] = []
     seen: set[str] = set()
@@ -104,7 +108,10 @@ def related_sentences(question: str, texts: Iterable[str], limit: int = 3) -> li
         if score > 0:
             scored.append((score, index))
     scored.sort(key=lambda item: (-item[0], -item[1]))
-    chosen = sorted(index for _, index in scored[:limit])
+    # Keep answers focused: a sentence sharing only a common word with the question is dropped when others match
+    # it much better (less than half the best score).
+    best = scored[0][0] if scored else 0.0
+    chosen = sorted(index for score, index in scored[:limit] if score >= best * RELATIVE_CUTOFF)
     return [sentences[i] for i in chosen]
 
 
