@@ -1,0 +1,60 @@
+"""The dialectic interface: answer one question about one student from what they said.
+
+Two backends stand behind it: `HonchoDialectic` (Honcho's peer chat, when a Honcho URL is configured) and
+`EmbeddedDialectic` (the configured LLM reads the student's own Open WebUI messages). Both select the chats a query
+may read with the same scope rules (`scope.select_chats`).
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+
+from ..config import Course, QuerySpec, TaskSpec
+from ..errors import YoulabError
+from ..llm.base import Usage
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the dialectic learned. `text == ""` means nothing is known (no chats in scope, or no answer)."""
+
+    text: str
+    sessions_used: tuple[str, ...] = ()  # Open WebUI chat ids read; () for Honcho's unfiltered "all"
+    usage: Usage | None = None  # None when the backend does not report tokens (Honcho does not)
+    duration: float = 0.0  # seconds
+
+
+class DialecticError(YoulabError):
+    """A dialectic call failed. `transient` errors (timeouts, 429, 5xx, lost connections) are worth retrying."""
+
+    def __init__(self, message: str, *, transient: bool = False, status: int | None = None,
+                 retry_after: float | None = None):
+        super().__init__(message)
+        self.transient = transient
+        self.status = status
+        self.retry_after = retry_after
+
+
+class Dialectic(abc.ABC):
+    """Answers a query about a student."""
+
+    @abc.abstractmethod
+    async def ask(
+        self,
+        user_id: str,
+        course: Course,
+        query: QuerySpec,
+        *,
+        system: str,
+        chat_id: str | None = None,
+        task: TaskSpec | None = None,
+    ) -> Answer:
+        """Answer `query.question` about `user_id`, reading the chats `query.scope` selects.
+
+        `chat_id` is the chat the trigger came from (scope `current`); `task` decides which chat models count as the
+        course's (`Course.covers_model`); without it the course's tutor models count. Raises `DialecticError`.
+        """
+
+    async def aclose(self) -> None:
+        """Release connections. Safe to call more than once."""

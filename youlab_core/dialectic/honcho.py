@@ -1,0 +1,152 @@
+"""The Honcho dialectic: the student's Honcho peer answers through `peer.chat` (honcho-ai 2.7, async API).
+
+Scopes map onto one `peer.aio.chat` call each:
+- current  -> `session=<that chat's session>`
+- recent / specific -> `sessions=[...]`: the SDK sends the allowlist as `filters: {"session_id": [...]}`, so several
+  sessions need only one call (no per-session fan-out).
+- all -> no session filter: Honcho's whole representation of the student.
+Which chats are current/recent/specific comes from a `MessageSource` when one is given (the same course filter and
+recency as the embedded backend); without one, from the peer's Honcho sessions, newest created first (Honcho keeps no
+"last message at" per session), and the course filter cannot apply.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..config import Course, QuerySpec, Scope, TaskSpec
+from .base import Answer, Dialectic, DialecticError
+from .ids import honcho_peer_id, honcho_session_id
+from .scope import AgentThreadCheck, select_chats
+from .source import ChatSummary, MessageSource
+
+
+def honcho_client(url: str, api_key: str, workspace: str, *, timeout: float, max_retries: int = 0) -> Any:
+    """A Honcho client. Retries are ours (the runner's backoff), so the SDK's own are off by default."""
+    from honcho import Honcho
+
+    return Honcho(base_url=url, api_key=api_key or None, workspace_id=workspace, timeout=timeout,
+                  max_retries=max_retries)
+
+
+def translate_honcho_error(exc: Exception, what: str) -> DialecticError:
+    """A DialecticError with `transient` set the way the runner's retry needs it."""
+    import honcho
+
+    transient = isinstance(exc, (honcho.RateLimitError, honcho.ServerError, honcho.TimeoutError,
+                                 honcho.ConnectionError))
+    status = getattr(exc, "status", None) or None
+    retry_after = getattr(exc, "retry_after", None)
+    return DialecticError(f"{what}: {type(exc).__name__}: {exc}", transient=transient, status=status,
+                          retry_after=retry_after)
+
+
+class HonchoDialectic(Dialectic):
+    def __init__(
+        self,
+        client: Any,
+        *,
+        source: MessageSource | None = None,
+        timeout: float = 120.0,
+        is_agent_thread: AgentThreadCheck | None = None,
+    ):
+        self.client = client
+        self.source = source
+        self.timeout = timeout
+        self.is_agent_thread = is_agent_thread
+
+    @classmethod
+    def from_settings(cls, settings, *, source: MessageSource | None = None,
+                      is_agent_thread: AgentThreadCheck | None = None) -> HonchoDialectic:
+        client = honcho_client(settings.honcho_url, settings.honcho_api_key.get_secret_value(),
+                               settings.honcho_workspace, timeout=settings.dialectic_timeout_seconds)
+        return cls(client, source=source, timeout=settings.dialectic_timeout_seconds, is_agent_thread=is_agent_thread)
+
+    async def ask(
+        self,
+        user_id: str,
+        course: Course,
+        query: QuerySpec,
+        *,
+        system: str,
+        chat_id: str | None = None,
+        task: TaskSpec | None = None,
+    ) -> Answer:
+        # `system` is not sent: Honcho's dialectic has its own reasoning prompt and no system-prompt parameter.
+        import honcho
+
+        started = time.perf_counter()
+        peer = honcho.Peer(honcho_peer_id(user_id), self.client)  # no request: the peer is created by the mirror
+        kwargs: dict[str, Any] = {"timeout": self.timeout}
+        chats: list[str] = []
+        if query.scope is not Scope.all:
+            chats = await self._chat_ids(user_id, course, query, chat_id=chat_id, task=task)
+            if not chats:
+                return Answer("", (), None, time.perf_counter() - started)
+            if query.scope is Scope.current:
+                kwargs["session"] = honcho_session_id(chats[0])
+            else:
+                kwargs["sessions"] = [honcho_session_id(c) for c in chats]
+        try:
+            text = await peer.aio.chat(query.question, **kwargs)
+        except honcho.NotFoundError:
+            # Nothing of this student reached Honcho yet: nothing is known, which is an answer, not a failure.
+            return Answer("", tuple(chats), None, time.perf_counter() - started)
+        except honcho.HonchoError as exc:
+            raise translate_honcho_error(exc, "Honcho dialectic") from exc
+        return Answer((text or "").strip(), tuple(chats), None, time.perf_counter() - started)
+
+    async def _chat_ids(self, user_id: str, course: Course, query: QuerySpec, *, chat_id: str | None,
+                        task: TaskSpec | None) -> list[str]:
+        if self.source is not None:
+            try:
+                chats = await self.source.list_chats(user_id)
+            except DialecticError:
+                raise
+            except Exception as exc:
+                raise DialecticError(f"could not list the student's chats: {type(exc).__name__}: {exc}") from exc
+            selected = select_chats(chats, course, query, task=task, chat_id=chat_id,
+                                    is_agent_thread=self.is_agent_thread)
+            return [c.id for c in selected]
+        if query.scope is Scope.specific:
+            return list(query.sessions)
+        if query.scope is Scope.current and chat_id is not None:
+            return [chat_id]
+        limit = 1 if query.scope is Scope.current else query.recent_limit
+        return await self._recent_sessions(user_id, limit)
+
+    async def _recent_sessions(self, user_id: str, limit: int) -> list[str]:
+        """Chat ids of the peer's newest Honcho sessions (by creation), for when no MessageSource is available."""
+        import honcho
+
+        peer = honcho.Peer(honcho_peer_id(user_id), self.client)
+        try:
+            page = await peer.aio.sessions(size=max(limit, 1), reverse=True)
+        except honcho.NotFoundError:
+            return []
+        except honcho.HonchoError as exc:
+            raise translate_honcho_error(exc, "Honcho session list") from exc
+        found: list[ChatSummary] = []
+        for session in page.items:
+            metadata = getattr(session, "metadata", None) or {}
+            raw = metadata.get("chat_id") or session.id.removeprefix("chat_")
+            found.append(ChatSummary(id=str(raw), updated_at=session.created_at or ChatSummary.updated_at))
+            if len(found) >= limit:
+                break
+        found.sort(key=lambda c: c.updated_at, reverse=True)
+        return [c.id for c in found[:limit]]
+
+    async def aclose(self) -> None:
+        await close_honcho_client(self.client)
+
+
+async def close_honcho_client(client: Any) -> None:
+    """Close the async HTTP client the SDK built for this loop, if any (the SDK has no public close)."""
+    built = getattr(client, "_async_http_built", None)
+    if built is not None:
+        try:
+            await built[1].close()
+        except Exception:  # closing is best effort: a connection already gone is fine
+            pass
+        client._async_http_built = None

@@ -1,0 +1,284 @@
+"""Optional: after an approval, write the approved block into the student's Letta agent (`letta-client` 1.12).
+
+The agent is the one named `youlab_<user_id>_<course id>`; the block is the course's `[block.X] label` (the block's
+name when no label is set), and its value is the whole block rendered as text (`render_block_text`), read back from
+the student's repository, so a retry always sends the latest approved state and repeated writes are harmless.
+
+An approval never waits on Letta: `on_approved` records the block as "to sync" and writes it on a background thread.
+A failure (Letta down, no such agent, no such label) stays recorded and `retry_pending()` tries again later, with
+backoff; the scheduler (or `start()`'s loop) calls it. The record lives in the state store's outbox (queue "letta")
+when the store offers queues, else in this process's memory (lost on restart: documented in docs/runner.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .config import Course
+
+log = logging.getLogger(__name__)
+
+QUEUE = "letta"
+
+
+class LettaSyncError(Exception):
+    def __init__(self, message: str, *, transient: bool):
+        super().__init__(message)
+        self.transient = transient
+
+
+def agent_name(user_id: str, course_id: str) -> str:
+    return f"youlab_{user_id}_{course_id}"
+
+
+def block_label(course: Course, block: str) -> str:
+    spec = course.blocks.get(block)
+    return (spec.label if spec and spec.label else block)
+
+
+def _value_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list):
+        return "".join(f"\n- {item}" for item in value) if value else ""
+    return str(value)
+
+
+def render_block_text(course: Course, block: str, values: dict[str, Any]) -> str:
+    """`field: value` lines in the course's field order; lists as `- item` lines; multi-line text indented."""
+    spec = course.blocks[block]
+    lines: list[str] = []
+    for name in spec.fields:
+        text = _value_text(values.get(name))
+        if "\n" in text and not text.startswith("\n"):
+            text = "\n  " + text.replace("\n", "\n  ")
+        lines.append(f"{name}: {text}".rstrip())
+    return "\n".join(lines)
+
+
+@dataclass
+class PendingSync:
+    user_id: str
+    course_id: str
+    block: str
+    diff_id: str
+    attempts: int = 0
+    last_error: str = ""
+    next_at: float = 0.0
+    ids: list[int] = field(default_factory=list)  # outbox ids, when durable
+
+
+class LettaSync:
+    """An ApprovalListener (youlab_core.memory) that mirrors approved blocks into Letta."""
+
+    def __init__(self, settings: Any, memory: Any, state: Any = None, *, client: Any = None,
+                 registry: Any = None, owner: str | None = None):
+        self.settings = settings
+        self.memory = memory
+        self.state = state
+        self.registry = registry  # CourseRegistry, to find the course of a queued record (durable mode)
+        self._client = client
+        self.owner = owner or f"letta:{socket.gethostname()}:{os.getpid()}:{id(self)}"
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[str, str, str], PendingSync] = {}  # in-memory mode
+        self._courses: dict[str, Course] = {}
+        self.synced = 0
+        self.failures: list[str] = []  # the last few error texts, newest last (for status pages and tests)
+        self._threads: list[threading.Thread] = []
+        self._task: asyncio.Task | None = None
+        self._stop: asyncio.Event | None = None
+
+    @property
+    def durable(self) -> bool:
+        return self.state is not None and "queue" in _params(getattr(self.state, "outbox_enqueue", None))
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from letta_client import Letta
+
+            self._client = Letta(base_url=self.settings.letta_url,
+                                 api_key=self.settings.letta_api_key.get_secret_value() or None,
+                                 timeout=self.settings.letta_timeout_seconds, max_retries=0)
+        return self._client
+
+    # ApprovalListener ----------------------------------------------------------------------------------------
+
+    def on_approved(self, user_id: str, course: Course, diff: Any) -> None:
+        """Record the block as to-sync, then write it on a background thread. Returns at once; never raises."""
+        self._courses[course.id] = course
+        try:
+            record = self._record(user_id, course.id, diff.block, str(diff.id))
+        except Exception:
+            log.exception("Letta sync of %s/%s/%s could not be recorded", user_id, course.id, diff.block)
+            record = PendingSync(user_id, course.id, diff.block, str(diff.id))
+        thread = threading.Thread(target=self._attempt, args=(record,), name="youlab-letta-sync", daemon=True)
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait for background writes started by `on_approved` (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        for thread in list(self._threads):
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    # Writing one block ---------------------------------------------------------------------------------------
+
+    def sync_block(self, user_id: str, course: Course, block: str) -> None:
+        """Write the block's current approved value to every agent named `youlab_<user>_<course>`."""
+        import letta_client
+
+        values = self.memory.student(user_id).read_block(course, block).values
+        text = render_block_text(course, block, values)
+        label = block_label(course, block)
+        name = agent_name(user_id, course.id)
+        try:
+            agents = [a for a in self.client.agents.list(name=name) if getattr(a, "name", name) == name]
+            if not agents:
+                raise LettaSyncError(f"no Letta agent named {name!r}", transient=False)
+            for agent in agents:
+                self.client.agents.blocks.update(label, agent_id=agent.id, value=text)
+        except LettaSyncError:
+            raise
+        except letta_client.NotFoundError as exc:
+            raise LettaSyncError(f"Letta agent {name!r} has no block labelled {label!r}: {exc}", transient=False) from exc
+        except (letta_client.APIConnectionError, letta_client.RateLimitError, letta_client.InternalServerError) as exc:
+            raise LettaSyncError(f"Letta unavailable: {type(exc).__name__}: {exc}", transient=True) from exc
+        except letta_client.APIStatusError as exc:
+            transient = exc.status_code in (408, 409) or exc.status_code >= 500
+            raise LettaSyncError(f"Letta refused the write (HTTP {exc.status_code}): {exc}", transient=transient) from exc
+
+    def _attempt(self, record: PendingSync) -> bool:
+        course = self._course(record.course_id)
+        try:
+            if course is None:
+                raise LettaSyncError(f"course {record.course_id!r} is not loaded", transient=False)
+            self.sync_block(record.user_id, course, record.block)
+        except Exception as exc:
+            message = f"{record.user_id}/{record.course_id}/{record.block} (diff {record.diff_id}): {exc}"
+            log.warning("Letta sync failed, will retry: %s", message)
+            self.failures = (self.failures + [message])[-50:]
+            self._failed(record, exc)
+            return False
+        self._done(record)
+        self.synced += 1
+        return True
+
+    # The retry record: durable (state store outbox, queue "letta") or in memory --------------------------------
+
+    def _record(self, user_id: str, course_id: str, block: str, diff_id: str) -> PendingSync:
+        record = PendingSync(user_id, course_id, block, diff_id)
+        if self.durable:
+            queued = self.state.outbox_enqueue({"user_id": user_id, "course": course_id, "block": block,
+                                                "diff_id": diff_id}, queue=QUEUE)
+            if queued is not None:
+                record.ids = [queued]
+                return record
+            log.error("the Letta retry queue is full; keeping %s/%s/%s in memory", user_id, course_id, block)
+        with self._lock:
+            key = (user_id, course_id, block)
+            existing = self._pending.get(key)
+            if existing is not None:
+                existing.diff_id = diff_id
+                return existing
+            self._pending[key] = record
+        return record
+
+    def _done(self, record: PendingSync) -> None:
+        if record.ids:
+            self.state.outbox_ack(record.ids)
+            return
+        with self._lock:
+            key = (record.user_id, record.course_id, record.block)
+            if self._pending.get(key) is record:
+                del self._pending[key]
+
+    def _failed(self, record: PendingSync, exc: Exception) -> None:
+        backoff = min(3600.0, self.settings.letta_retry_seconds * (2 ** min(record.attempts, 10)))
+        record.attempts += 1
+        record.last_error = str(exc)[:500]
+        record.next_at = time.monotonic() + backoff
+        if record.ids:
+            transient = getattr(exc, "transient", True)
+            kwargs = {"count_attempt": not transient} if "count_attempt" in _params(self.state.outbox_retry) else {}
+            self.state.outbox_retry(record.ids, record.last_error, backoff, **kwargs)
+
+    def pending(self) -> list[PendingSync]:
+        """What is waiting to be written to Letta (in-memory mode; durable mode: see the state store's outbox)."""
+        with self._lock:
+            return list(self._pending.values())
+
+    def _course(self, course_id: str) -> Course | None:
+        if self.registry is not None:
+            try:
+                return self.registry.course(course_id)
+            except Exception:
+                pass
+        return self._courses.get(course_id)
+
+    async def retry_pending(self, *, force: bool = False) -> int:
+        """Retry every recorded sync that is due (all of them with `force`). Returns how many succeeded."""
+        return await asyncio.to_thread(self._retry_pending_sync, force)
+
+    def _retry_pending_sync(self, force: bool) -> int:
+        records: list[PendingSync] = []
+        if self.durable:
+            items = self.state.outbox_claim(self.owner, 500, 300.0, queue=QUEUE)
+            for item in items:
+                p = item.payload
+                records.append(PendingSync(p["user_id"], p["course"], p["block"], p.get("diff_id", ""),
+                                           attempts=item.attempts, ids=[item.id]))
+        now = time.monotonic()
+        with self._lock:
+            records += [r for r in self._pending.values() if force or r.next_at <= now]
+        return sum(1 for record in records if self._attempt(record))
+
+    # Background loop -----------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._task is not None and not self._task.done():
+            return
+        self._stop = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="youlab-letta-retry")
+
+    async def _run(self) -> None:
+        assert self._stop is not None
+        while not self._stop.is_set():
+            try:
+                await asyncio.wait_for(self._stop.wait(), timeout=self.settings.letta_retry_seconds)
+                break
+            except asyncio.TimeoutError:
+                pass
+            try:
+                await self.retry_pending()
+            except Exception:
+                log.exception("Letta retry round failed")
+
+    async def stop(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+
+def _params(fn: Any) -> set[str]:
+    if fn is None:
+        return set()
+    try:
+        return set(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return set()

@@ -1,0 +1,69 @@
+"""Building a Runner outside Open WebUI (the `youlab run` CLI and the `youlab scheduler` process).
+
+Inside Open WebUI the bundle builds its own (in-process message source, the admin's models, run threads written
+through Open WebUI's tables): see youlab_core.bundle.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from ..config import CourseRegistry
+from .runner import Runner, ThreadWriter
+
+log = logging.getLogger(__name__)
+
+
+def openwebui_db_available(settings: Any) -> bool:
+    """Whether this process can open Open WebUI's own database (DATABASE_URL, or webui.db in DATA_DIR)."""
+    try:
+        import open_webui  # noqa: F401
+    except ImportError:
+        return False
+    return bool(os.environ.get("DATABASE_URL")) or (settings.data_dir / "webui.db").exists()
+
+
+def build_runner(settings: Any, registry: CourseRegistry, state: Any, *, memory: Any = None, llm: Any = None,
+                 rest_client: Any = None, thread_writer: ThreadWriter | None = None,
+                 write_threads: bool | None = None) -> Runner:
+    """A Runner from settings: memory store (+ Letta sync when configured), LLM endpoint, dialectic, threads.
+
+    Messages are read over REST when `rest_client` (an admin OpenWebUIClient) is given, else from Open WebUI's
+    database when this process can open it. Threads are written into Open WebUI's database when it can be opened
+    (`write_threads=None` means: when available); otherwise the report exists only as the run's output.
+    """
+    from ..dialectic import InProcessMessageSource, RestMessageSource, make_dialectic
+    from ..llm import make_llm
+    from ..memory import MemoryStore
+
+    if memory is None:
+        memory = MemoryStore.from_settings(settings)
+        if settings.letta_url:
+            from ..letta import LettaSync
+
+            memory.add_listener(LettaSync(settings, memory, state, registry=registry))
+    if llm is None and (settings.llm_base_url or not settings.honcho_url):
+        llm = make_llm(settings)  # ConfigError naming the missing setting when there is none
+    db_ok = openwebui_db_available(settings)
+    if rest_client is not None:
+        source: Any = RestMessageSource(rest_client)
+    elif db_ok:
+        source = InProcessMessageSource()
+    else:
+        source = None
+    registry_check = state.is_agent_thread if state is not None else None
+    dialectic = make_dialectic(settings, llm=llm, source=source, is_agent_thread=registry_check)
+    if thread_writer is None and (write_threads or (write_threads is None and db_ok)):
+        from ..threads import OpenWebUIChats, ThreadWriter as OpenWebUIThreadWriter
+        from ..threads.runner_writer import RunnerThreadWriter
+
+        thread_writer = RunnerThreadWriter(OpenWebUIThreadWriter(OpenWebUIChats(), state,
+                                                                 archive_old_threads=settings.archive_old_threads))
+    return Runner(settings, registry, memory, state, dialectic, llm, thread_writer=thread_writer)
+
+
+def make_handler(settings: Any, registry: CourseRegistry, store: Any) -> Any:
+    """The handler `youlab scheduler` hands due work to (see youlab_core.scheduler)."""
+    return build_runner(settings, registry, store).handler

@@ -1,0 +1,180 @@
+"""What a run produced, as data (the bundle renders it as a thread) and as plain text (the CLI)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..config import MergeStrategy, QuerySpec
+from ..llm.base import Usage
+
+
+@dataclass
+class ProposedChange:
+    """One pending diff the run proposed (or found already pending with the same value: `reused`)."""
+
+    target: str
+    block: str
+    field: str
+    operation: MergeStrategy
+    current_value: Any
+    proposed_value: Any
+    reasoning: str
+    diff_id: str
+    note: str = ""
+    reused: bool = False
+
+
+@dataclass
+class QueryReport:
+    query: QuerySpec
+    question: str
+    answer: str = ""
+    sessions_used: tuple[str, ...] = ()
+    change: ProposedChange | None = None
+    skipped_reason: str = ""  # why no change was proposed although nothing failed
+    error: str = ""  # why the query failed (after retries)
+    duration: float = 0.0
+    usage: Usage | None = None
+    attempts: int = 0  # dialectic + merge calls made, retries included
+
+    @property
+    def target(self) -> str:
+        return self.query.target
+
+
+@dataclass
+class StudentReport:
+    user_id: str
+    run_id: str
+    task: str
+    course_id: str
+    trigger: str
+    status: str = "running"  # succeeded | failed | skipped | cancelled
+    queries: list[QueryReport] = field(default_factory=list)
+    error: str = ""
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration: float = 0.0
+    usage: Usage = field(default_factory=Usage)
+    thread_chat_id: str | None = None
+
+    @property
+    def diffs_proposed(self) -> int:
+        return sum(1 for q in self.queries if q.change is not None)
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+    def errors(self) -> list[str]:
+        found = [f"{q.target}: {q.error}" for q in self.queries if q.error]
+        if self.error:
+            found.append(self.error)
+        return found
+
+
+@dataclass
+class RunReport:
+    task: str
+    course_id: str
+    trigger: str
+    students: list[StudentReport] = field(default_factory=list)
+    duration: float = 0.0
+
+    def _count(self, status: str) -> int:
+        return sum(1 for s in self.students if s.status == status)
+
+    @property
+    def succeeded(self) -> int:
+        return self._count("succeeded")
+
+    @property
+    def failed(self) -> int:
+        return self._count("failed")
+
+    @property
+    def skipped(self) -> int:
+        return self._count("skipped")
+
+    @property
+    def diffs_proposed(self) -> int:
+        return sum(s.diffs_proposed for s in self.students)
+
+    @property
+    def usage(self) -> Usage:
+        total = Usage()
+        for s in self.students:
+            total = total + s.usage
+        return total
+
+    def student(self, user_id: str) -> StudentReport | None:
+        return next((s for s in self.students if s.user_id == user_id), None)
+
+    def render(self, *, details: bool = True) -> str:
+        return render_run(self, details=details)
+
+
+def _short(value: Any, limit: int = 240) -> str:
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, datetime):
+        text = value.isoformat()
+    else:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def render_student(report: StudentReport) -> str:
+    lines = [f"== {report.user_id}: {report.status} ({report.duration:.2f}s, {report.diffs_proposed} change(s) proposed,"
+             f" {report.usage.total_tokens} tokens) run {report.run_id}"]
+    if report.error:
+        lines.append(f"   error: {report.error}")
+    for q in report.queries:
+        lines.append(f"   ? {q.target} [{q.query.merge.value}, scope {q.query.scope.value}] {q.question}")
+        if q.error:
+            lines.append(f"     failed: {q.error}")
+            continue
+        lines.append(f"     answer: {_short(q.answer) or '(nothing known)'}")
+        if q.change is not None:
+            c = q.change
+            lines.append(f"     before: {_short(c.current_value)}")
+            lines.append(f"     after:  {_short(c.proposed_value)}")
+            lines.append(f"     diff {c.diff_id}{' (already pending)' if c.reused else ''}"
+                         f"{' - ' + c.note if c.note else ''}")
+        elif q.skipped_reason:
+            lines.append(f"     no change: {q.skipped_reason}")
+    if report.thread_chat_id:
+        lines.append(f"   thread: {report.thread_chat_id}")
+    return "\n".join(lines)
+
+
+def render_run(report: RunReport, *, details: bool = True) -> str:
+    parts = [render_student(s) for s in report.students] if details else []
+    parts.append(summary_table(report))
+    return "\n".join(parts)
+
+
+def summary_table(report: RunReport) -> str:
+    rows = [
+        ("task", report.task),
+        ("course", report.course_id),
+        ("trigger", report.trigger),
+        ("students", str(len(report.students))),
+        ("succeeded", str(report.succeeded)),
+        ("failed", str(report.failed)),
+        ("skipped (already running)", str(report.skipped)),
+        ("diffs proposed", str(report.diffs_proposed)),
+        ("tokens", str(report.usage.total_tokens)),
+        ("time", f"{report.duration:.2f}s"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    lines = ["-" * (width + 20)] + [f"{k.ljust(width)}  {v}" for k, v in rows]
+    failures = [(s.user_id, "; ".join(s.errors())) for s in report.students if s.status == "failed"]
+    if failures:
+        lines.append("failures:")
+        lines.extend(f"  {user}: {_short(error, 400)}" for user, error in failures)
+    return "\n".join(lines)
