@@ -32,6 +32,7 @@ class Pipe:
             await bundle_agents.ensure_model_records(bundle)
         except Exception:  # the model list must still load; the next refresh tries again
             log.exception("YouLab could not write the agent models' records")
+        await bundle.ensure_background()
         return bundle_agents.pipe_list(bundle)
 
     async def pipe(

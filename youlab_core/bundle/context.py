@@ -7,6 +7,7 @@ process, so the cache below survives plugin reloads: the three plugins share one
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -50,6 +51,8 @@ class Bundle:
         self._runner: Any = None
         self._scheduler: Any = None
         self._mirror: Any = None
+        self._background_failed_at: float | None = None
+        self._watcher: asyncio.Task[None] | None = None
         self.guard = AgentThreadGuard(self.backend, None, agent_name=self.agent_name)
         self.writer = ThreadWriter(self.backend, None, archive_old_threads=settings.archive_old_threads)
         self._attach_state()
@@ -124,16 +127,12 @@ class Bundle:
         if self._memory is None:
             from ..memory import MemoryStore
 
-            listeners = []
+            memory = MemoryStore.from_settings(self.settings, courses=self.courses)
             if self.settings.letta_url:
                 from ..letta import LettaSync
 
-                self._memory = MemoryStore.from_settings(self.settings)
-                listeners.append(LettaSync(self.settings, self._memory, self.state))
-                for listener in listeners:
-                    self._memory.add_listener(listener)
-            else:
-                self._memory = MemoryStore.from_settings(self.settings)
+                memory.add_listener(LettaSync(self.settings, memory, self.state))
+            self._memory = memory
         return self._memory
 
     @property
@@ -168,6 +167,29 @@ class Bundle:
     def _registry_says_thread(self, chat_id: str) -> bool:
         state = self.state
         return bool(state is not None and state.is_agent_thread(chat_id))
+
+    async def ensure_background(self) -> Any:
+        """Start (once per process) the scheduler loop and the course-file watcher; returns the scheduler or None.
+        Cheap after the first call. A failure is logged and retried after STATE_RETRY_SECONDS, never raised."""
+        if self._scheduler is not None:
+            return self._scheduler
+        if self._background_failed_at is not None and time.monotonic() - self._background_failed_at < STATE_RETRY_SECONDS:
+            return None
+        try:
+            scheduler = self.scheduler(await self.runner())
+        except Exception:
+            self._background_failed_at = time.monotonic()
+            log.exception("YouLab's scheduler could not start; chats go on, agents wait")
+            return None
+        if scheduler is not None and self._watcher is None:
+            self._watcher = asyncio.get_running_loop().create_task(self._watch_config(), name="youlab-config-watch")
+        return scheduler
+
+    async def _watch_config(self) -> None:
+        # The scheduler reads self.courses; without chats nobody would reload it, so a watcher does.
+        while True:
+            await asyncio.sleep(max(self.settings.config_check_seconds, 0.5))
+            await asyncio.to_thread(self.reload_config)
 
     def scheduler(self, runner: Any) -> Any:
         """The process-wide scheduler loop (started once per process, whatever plugin asks first)."""

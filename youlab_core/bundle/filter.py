@@ -81,6 +81,8 @@ async def inlet(bundle: Bundle, body: dict[str, Any], *, user: dict[str, Any], m
         log.exception("YouLab could not record a message of user %s; the chat continues", user_id)
         courses = []
 
+    if courses:
+        await bundle.ensure_background()
     if bundle.settings.inject_memory and courses:
         try:
             body = await inject_memory(bundle, body, user_id, model_id)
@@ -113,7 +115,7 @@ async def start_due_after_messages(bundle: Bundle, user_id: str, course_ids: lis
     """Claim the student's after_messages triggers that are due and start them in the background."""
     if not any(t.after_messages for cid in course_ids for t in bundle.courses.courses[cid].tasks if cid in bundle.courses.courses):
         return 0
-    scheduler = bundle.scheduler(await bundle.runner())
+    scheduler = await bundle.ensure_background()
     if scheduler is None:
         return 0
     started = 0

@@ -87,7 +87,6 @@ def _fresh_statuses(memory: Any, user_id: str, report: RunReport) -> dict[str, t
 async def _decisions(sub: str, body: dict[str, Any], pending: list[Change], event_call: EventCall) -> list[tuple[str, str, str]]:
     """[(diff_id, "approve"|"reject", note)] from the API body or the browser dialogs ([] = nothing decided)."""
     given = body.get("youlab") if isinstance(body.get("youlab"), dict) else None
-    pending_ids = {c.diff_id for c in pending}
     if sub in ("approve_all", "reject_all"):
         verb = "approve" if sub == "approve_all" else "reject"
         if given is not None:
@@ -117,9 +116,6 @@ async def _decisions(sub: str, body: dict[str, Any], pending: list[Change], even
             diff_id, verb = str(item.get("diff_id", "")), str(item.get("decision", ""))
             if verb not in ("approve", "reject"):
                 raise ReviewError(f"decision for {diff_id} must be 'approve' or 'reject', not {verb!r}")
-            if diff_id not in {c.diff_id for c in pending} and diff_id not in pending_ids:
-                # Decided, stale, or not from this report: explained below by the status it has.
-                pass
             out.append((diff_id, verb, str(item.get("note") or "")))
         return out
     out = []
@@ -159,7 +155,8 @@ async def review(
     statuses = await asyncio.to_thread(_fresh_statuses, memory, user_id, report)
     report = report.with_decisions(statuses)
     pending = report.pending
-    decided = await _decisions(sub, body, pending, event_call) if pending else []
+    explicit = sub == "review" and isinstance(body.get("youlab"), dict)
+    decided = await _decisions(sub, body, pending, event_call) if pending or explicit else []
     known = {c.diff_id for c in report.changes}
     results: list[str] = []
     for diff_id, verb, note in decided:
