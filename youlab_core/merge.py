@@ -55,12 +55,14 @@ _FALSE = {"false", "no", "n", "0", "off"}
 
 
 def _bare(text: str) -> str:
-    """An answer stripped of the wrapping an LLM likes to add: whitespace, quotes, backticks, a final period."""
+    """An answer stripped of the wrapping an LLM likes to add: whitespace, a final period, quotes, backticks."""
     text = text.strip()
+    if re.fullmatch(r"\S+\.", text):
+        text = text[:-1]
     for quote in ('"', "'", "`"):
         if len(text) >= 2 and text[0] == quote and text[-1] == quote:
             text = text[1:-1].strip()
-    return text.removesuffix(".").strip() if re.fullmatch(r"[^\s]+\.", text) else text
+    return text
 
 
 def parse_list(text: str) -> list[str]:
