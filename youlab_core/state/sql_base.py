@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, case
+from sqlalchemy import ColumnElement, Select, Table, case, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..triggers.clock import Clock, SystemClock
@@ -20,6 +20,17 @@ class SqlBase:
     def _insert(self, table: Table) -> Any:
         """An INSERT that supports ON CONFLICT on this dialect."""
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+
+    def _pick(self, key: ColumnElement[Any], pick: Select[Any]) -> ColumnElement[bool]:
+        """`key IN (pick)`, where `pick` holds a LIMIT (and FOR UPDATE SKIP LOCKED on PostgreSQL).
+
+        PostgreSQL may run such a subquery more than once inside an UPDATE, so the LIMIT would not bound the
+        rows updated; there the pick is a MATERIALIZED CTE, evaluated exactly once.
+        """
+        if self.dialect == "postgresql":
+            picked = pick.cte("picked").prefix_with("MATERIALIZED")
+            return key.in_(select(picked.c[0]))
+        return key.in_(pick)
 
     def _now(self) -> float:
         return self.clock.now().timestamp()

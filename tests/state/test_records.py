@@ -1,0 +1,80 @@
+from datetime import timedelta
+
+from youlab_core.state import SqlStateStore, to_epoch
+from youlab_core.triggers import FakeClock
+
+from .conftest import T0
+
+
+def run_row(run_id: str, user: str, task: str = "t", status: str = "claimed", minutes: int = 0) -> dict[str, object]:
+    return {"id": run_id, "task": task, "course_id": "c", "user_id": user, "trigger": "schedule", "due_at": to_epoch(T0),
+            "claimed_at": to_epoch(T0 + timedelta(minutes=minutes)), "status": status, "attempts": 1, "owner": "w1"}
+
+
+def test_run_records_lifecycle_and_filters(store: SqlStateStore) -> None:
+    store.create_runs([run_row("r1", "u1"), run_row("r2", "u2", minutes=1), run_row("r3", "u1", task="other", minutes=2)])
+    store.set_run_status(["r1"], "running", now=T0)
+    store.update_run("r1", thread_chat_id="chat-9", diffs_proposed=3, token_usage={"prompt_tokens": 10, "completion_tokens": 5})
+    store.set_run_status(["r1"], "succeeded", now=T0 + timedelta(seconds=5))
+    store.set_run_status(["r2"], "failed", error="LLMError: timeout", now=T0 + timedelta(seconds=7))
+    r1 = store.get_run("r1")
+    assert r1 is not None
+    assert (r1.status, r1.started_at, r1.finished_at, r1.thread_chat_id, r1.diffs_proposed) == (
+        "succeeded", T0, T0 + timedelta(seconds=5), "chat-9", 3)
+    assert r1.token_usage == {"completion_tokens": 5, "prompt_tokens": 10}
+    assert [r.id for r in store.list_runs()] == ["r3", "r2", "r1"]  # newest first
+    assert [r.id for r in store.list_runs(status="failed")] == ["r2"]
+    assert store.list_runs(status="failed")[0].error == "LLMError: timeout"
+    assert [r.id for r in store.list_runs(task="t", user_id="u1")] == ["r1"]
+    assert [r.id for r in store.list_runs(limit=1)] == ["r3"]
+    assert store.get_run("nope") is None
+
+
+def test_thread_registry(store: SqlStateStore) -> None:
+    store.register_thread("chat-1", "u1", "grader", "c", "run-1", created_at=T0)
+    store.register_thread("chat-2", "u1", "grader", "c", "run-2", created_at=T0 + timedelta(days=1))
+    store.register_thread("chat-3", "u1", "other", "c", "run-3", created_at=T0)
+    store.register_thread("chat-1", "u1", "grader", "c", "run-1", created_at=T0)  # idempotent
+    thread = store.thread("chat-1")
+    assert thread is not None and (thread.user_id, thread.task, thread.run_id, thread.created_at) == ("u1", "grader", "run-1", T0)
+    assert [t.chat_id for t in store.threads_for("u1", task="grader")] == ["chat-2", "chat-1"]
+    assert len(store.threads_for("u1")) == 3 and store.threads_for("u2") == []
+    assert store.is_agent_thread("chat-3") and not store.is_agent_thread("chat-4")
+
+
+def test_outbox_claim_ack_and_lease(store: SqlStateStore, clock: FakeClock) -> None:
+    ids = [store.outbox_enqueue({"n": i}) for i in range(3)]
+    assert all(isinstance(i, int) for i in ids)
+    batch = store.outbox_claim("w1", 2, lease_seconds=30)
+    assert [i.payload for i in batch] == [{"n": 0}, {"n": 1}]
+    assert [i.payload for i in store.outbox_claim("w2", 10, lease_seconds=30)] == [{"n": 2}]
+    assert store.outbox_claim("w2", 10, lease_seconds=30) == []
+    store.outbox_ack([batch[0].id])
+    clock.advance(seconds=31)  # w1's lease on the second item expired: it can be taken over
+    assert [i.payload for i in store.outbox_claim("w2", 10, lease_seconds=30)] == [{"n": 1}, {"n": 2}]
+
+
+def test_outbox_retry_backs_off_then_goes_dead(store: SqlStateStore, clock: FakeClock) -> None:
+    store.outbox_enqueue({"n": 1})
+    [item] = store.outbox_claim("w1", 10, 30)
+    store.outbox_retry([item.id], "honcho 503", backoff_seconds=10)
+    assert store.outbox_claim("w1", 10, 30) == []
+    clock.advance(seconds=10)
+    [again] = store.outbox_claim("w1", 10, 30)
+    assert again.attempts == 1
+    store.outbox_retry([again.id], "honcho 503", backoff_seconds=10)  # outbox_max_attempts = 2 in the fixture
+    clock.advance(seconds=60)
+    assert store.outbox_claim("w1", 10, 30) == []
+    assert store.outbox_stats().dead == 1
+
+
+def test_outbox_is_bounded_and_counts_overflow(store: SqlStateStore) -> None:
+    for i in range(5):  # outbox_max_items = 5 in the fixture
+        assert store.outbox_enqueue({"n": i}) is not None
+    assert store.outbox_enqueue({"n": 5}) is None
+    assert store.outbox_enqueue({"n": 6}) is None
+    stats = store.outbox_stats()
+    assert (stats.queued, stats.overflowed) == (5, 2)
+    [first] = store.outbox_claim("w", 1, 30)
+    store.outbox_ack([first.id])
+    assert store.outbox_enqueue({"n": 7}) is not None
