@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "config_cmd",
     "demo_cmd",
     "patch_cmd",
+    "install_cmd",
 ]
 
 
