@@ -98,6 +98,15 @@ class Scheduler:
         finally:
             await self._shutdown(self.settings.scheduler_shutdown_grace_seconds)
 
+    async def drain(self) -> None:
+        """Wait until every batch started so far has finished (tests, `youlab scheduler --once`)."""
+        while self._inflight:
+            await asyncio.gather(*list(self._inflight), return_exceptions=True)
+
+    @property
+    def inflight(self) -> list[DueWork]:
+        return list(self._inflight.values())
+
     async def renew_leases(self) -> None:
         tokens = sorted({c.token for w in self._inflight.values() for c in w.claims})
         if tokens:

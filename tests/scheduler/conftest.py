@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from youlab_core.config import CourseRegistry
+from youlab_core.scheduler import DueWork, Scheduler, UserRunsFailed
+from youlab_core.settings import Settings
+from youlab_core.state import SqlStateStore, open_store
+from youlab_core.triggers import FakeClock, StaticGroupResolver
+
+T0 = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)  # a Saturday; Berlin changes to summer time the next night
+
+COURSE = """
+[agent]
+id = "demo"
+name = "Demo"
+models = ["demo-tutor"]
+
+[block.student]
+field.notes = { type = "string" }
+
+[[task]]
+name = "nightly"
+schedule = "0 2 * * *"
+timezone = "Europe/Berlin"
+manual = false
+batch_size = 2
+queries = [ { target = "student.notes", question = "What?" } ]
+
+[[task]]
+name = "idle-grader"
+on_idle = true
+idle_threshold_minutes = 5
+idle_cooldown_minutes = 30
+queries = [ { target = "student.notes", question = "What?" } ]
+
+[[task]]
+name = "counter"
+after_messages = 3
+user_filter = ["u1", "group:cohort"]
+queries = [ { target = "student.notes", question = "What?" } ]
+"""
+
+
+def write_config(root: Path, text: str = COURSE) -> Path:
+    course_dir = root / "config" / "courses" / "demo"
+    course_dir.mkdir(parents=True, exist_ok=True)
+    (course_dir / "course.toml").write_text(text)
+    return root / "config"
+
+
+@dataclass
+class RecordingHandler:
+    """Records every batch; fails the users in `fail` (per user) or raises `crash` for the whole batch."""
+
+    calls: list[DueWork] = field(default_factory=list)
+    fail: dict[str, str] = field(default_factory=dict)
+    crash: Exception | None = None
+    block: asyncio.Event | None = None
+
+    async def __call__(self, work: DueWork) -> None:
+        self.calls.append(work)
+        if self.block is not None:
+            await self.block.wait()
+        if self.crash is not None:
+            raise self.crash
+        failed = {u: self.fail[u] for u in work.user_ids if u in self.fail}
+        if failed:
+            raise UserRunsFailed(failed)
+
+    def runs(self, task: str | None = None) -> list[tuple[str, str, str]]:
+        return sorted((w.task, w.trigger, u) for w in self.calls if task in (None, w.task) for u in w.user_ids)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(T0)
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> CourseRegistry:
+    reg = CourseRegistry(write_config(tmp_path))
+    assert reg.reload() == []
+    return reg
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(misfire_grace_minutes=10, retry_backoff_seconds=60, run_max_attempts=3, claim_lease_seconds=300,
+                    scheduler_max_batches=100, poll_interval_seconds=0.05, poll_jitter_seconds=0.01)
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: FakeClock) -> Iterator[SqlStateStore]:
+    s = open_store(url=f"sqlite:///{tmp_path / 'state.db'}", clock=clock)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def handler() -> RecordingHandler:
+    return RecordingHandler()
+
+
+@pytest.fixture
+def scheduler(store: SqlStateStore, registry: CourseRegistry, handler: RecordingHandler, settings: Settings, clock: FakeClock) -> Scheduler:
+    return Scheduler(store, registry, handler, settings, clock=clock, group_resolver=StaticGroupResolver({"cohort": {"u2"}}),
+                     owner="test-owner")
