@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from ..config import Course, CourseRegistry, TaskSpec
 from ..errors import NotFound
 from ..settings import Settings
-from ..state import StateStore
+from ..state import Activity, Completion, Retry, StateStore
 from ..triggers import (
     Clock,
     GroupResolver,
@@ -175,32 +175,32 @@ class Scheduler:
     def _settle(self, work: DueWork, failures: dict[str, str]) -> None:
         now = self.clock.now()
         course, task = self._lookup(work.course_id, work.task)
-        succeeded: list[str] = []
-        failed: list[tuple[str, str]] = []
+        acts = self.store.activities(work.course_id, work.user_ids) if course is not None else {}
+        completions: list[Completion] = []
+        retries: list[Retry] = []
         for claim in work.claims:
             error = failures.get(claim.user_id)
             if error is not None and claim.attempt < self.settings.run_max_attempts:
                 retry_at = now + timedelta(seconds=self.settings.retry_backoff_seconds * 2 ** (claim.attempt - 1))
-                if self.store.retry_claim(work.task, claim.user_id, claim.token, retry_at):
-                    self.store.set_run_status([claim.run_id], "retrying", error=error, now=now)
-                else:
-                    log.warning("task %r user %r: lease lost before the retry was recorded", work.task, claim.user_id)
+                retries.append(Retry(claim.user_id, claim.token, retry_at))
                 continue
-            next_due, next_kind = self._next_due(course, task, claim, now)
-            done = self.store.complete_claim(
-                work.task, claim.user_id, claim.token, started_at=claim.claimed_at, fire_at=claim.due_at,
-                messages=claim.messages, failed=error is not None, next_due_at=next_due, next_kind=next_kind,
-            )
-            if done and error is None:
-                succeeded.append(claim.run_id)
-            elif done:
-                failed.append((claim.run_id, error))
-            else:
-                # Our lease expired and another process took the work over: its outcome is the one recorded.
-                log.warning("task %r user %r: lease lost; the run is left to the process that took it", work.task, claim.user_id)
-        self.store.set_run_status(succeeded, "succeeded", now=now)
-        for run_id, error in failed:
-            self.store.set_run_status([run_id], "failed", error=error, now=now)
+            next_due, next_kind = self._next_due(course, task, claim, acts.get(claim.user_id), now)
+            completions.append(Completion(claim.user_id, claim.token, claim.claimed_at, claim.due_at, claim.messages,
+                                          error is not None, next_due, next_kind))
+        settled = self.store.settle_claims(work.task, completions, retries)
+        by_user = {c.user_id: c for c in work.claims}
+        lost = set(work.user_ids) - settled
+        if lost:
+            # Our lease expired and another process took the work over: its outcome is the one recorded.
+            log.warning("task %r: lease lost for %d student(s); left to the process that took them", work.task, len(lost))
+        self.store.set_run_status([by_user[c.user_id].run_id for c in completions if c.user_id in settled and not c.failed],
+                                  "succeeded", now=now)
+        for c in completions:
+            if c.user_id in settled and c.failed:
+                self.store.set_run_status([by_user[c.user_id].run_id], "failed", error=failures[c.user_id], now=now)
+        for r in retries:
+            if r.user_id in settled:
+                self.store.set_run_status([by_user[r.user_id].run_id], "retrying", error=failures[r.user_id], now=now)
 
     def _lookup(self, course_id: str, task_name: str) -> tuple[Course | None, TaskSpec | None]:
         try:
@@ -209,11 +209,12 @@ class Scheduler:
             return None, None
         return course, course.task(task_name)
 
-    def _next_due(self, course: Course | None, task: TaskSpec | None, claim: Claim, now: datetime) -> tuple[datetime | None, str | None]:
+    def _next_due(
+        self, course: Course | None, task: TaskSpec | None, claim: Claim, act: Activity | None, now: datetime
+    ) -> tuple[datetime | None, str | None]:
         """What is pending once this run is done: idle (if the student wrote during the run) or a count reached."""
         if course is None or task is None or not user_filter_allows(task, claim.user_id, self.resolver):
             return None, None
-        act = self.store.activity(claim.user_id, course.id)
         if act is None:
             return None, None
         candidates: list[tuple[datetime, str]] = []

@@ -131,8 +131,11 @@ class Planner:
             ]
         )
         self.store.set_run_ids(task.name, [(r.user_id, run_id) for r, run_id in fresh])
+        by_attempt: dict[int, list[str]] = defaultdict(list)
         for row, run_id in retried:
-            self.store.set_run_status([run_id], "claimed", attempts=row.attempt, now=row.claimed_at, owner=self.owner)
+            by_attempt[row.attempt].append(run_id)
+        for attempt, run_ids in by_attempt.items():
+            self.store.set_run_status(run_ids, "claimed", attempts=attempt, now=rows[0].claimed_at, owner=self.owner)
         works = []
         for kind, kind_claims in claims.items():
             for start in range(0, len(kind_claims), task.batch_size):

@@ -17,15 +17,18 @@ from .records import (
     from_epoch,
     to_epoch,
 )
+from .sql_claims import Completion, Retry
 from .sql_store import SqlStateStore, open_store
 
 __all__ = [
     "SCHEMA_VERSION",
     "Activity",
     "ClaimedRow",
+    "Completion",
     "Engines",
     "OutboxItem",
     "OutboxStats",
+    "Retry",
     "RunRecord",
     "RunStatus",
     "SqlStateStore",

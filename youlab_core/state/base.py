@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from .sql_claims import Completion, Retry
 from .records import (
     Activity,
     ClaimedRow,
@@ -27,6 +28,10 @@ class StateStore(ABC):
 
     @abstractmethod
     def activity(self, user_id: str, course_id: str) -> Activity | None: ...
+
+    @abstractmethod
+    def activities(self, course_id: str, user_ids: Sequence[str]) -> dict[str, Activity]:
+        """Activity of these students in the course (those with none are left out)."""
 
     @abstractmethod
     def active_users(self, course_id: str) -> list[str]:
@@ -114,6 +119,10 @@ class StateStore(ABC):
         next_kind: str | None,
     ) -> bool:
         """A run finished (succeeded, or failed for good): record it and set what is pending next."""
+
+    @abstractmethod
+    def settle_claims(self, task: str, completions: Sequence[Completion], retries: Sequence[Retry]) -> set[str]:
+        """Complete or reschedule many claims in one transaction; returns the users whose claim was still held."""
 
     @abstractmethod
     def retry_claim(self, task: str, user_id: str, token: str, retry_at: datetime) -> bool: ...

@@ -7,11 +7,12 @@ from ..triggers.clock import Clock
 from .base import StateStore
 from .engine import make_engines
 from .migrations import migrate
+from .sql_claims import ClaimStoreMixin
 from .sql_records import RecordStoreMixin
 from .sql_triggers import TriggerStoreMixin
 
 
-class SqlStateStore(TriggerStoreMixin, RecordStoreMixin, StateStore):
+class SqlStateStore(TriggerStoreMixin, ClaimStoreMixin, RecordStoreMixin, StateStore):
     def close(self) -> None:
         self.engines.dispose()
 
