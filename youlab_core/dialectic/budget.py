@@ -20,11 +20,11 @@ def estimate_tokens(text: str) -> int:
     return -(-len(text) // CHARS_PER_TOKEN) + MESSAGE_OVERHEAD_TOKENS
 
 
-def take_newest(messages: Sequence[HistoryMessage], budget: int) -> tuple[list[HistoryMessage], int]:
+def take_newest(messages: Sequence[HistoryMessage], budget: int, *, cut_first: bool = True) -> tuple[list[HistoryMessage], int]:
     """The newest messages (kept in their original order) whose estimated tokens fit `budget`, and the tokens used.
 
-    A single message larger than the whole budget is cut to fit (its beginning kept, marked with ` [...]`) rather
-    than leaving the transcript empty.
+    With `cut_first`, a newest message larger than the whole budget is cut to fit (its beginning kept, marked with
+    ` [...]`) rather than leaving the transcript empty.
     """
     kept: list[HistoryMessage] = []
     used = 0
@@ -34,7 +34,7 @@ def take_newest(messages: Sequence[HistoryMessage], budget: int) -> tuple[list[H
             kept.append(message)
             used += cost
             continue
-        if not kept and used == 0:
+        if cut_first and not kept:
             room_chars = max(0, (budget - MESSAGE_OVERHEAD_TOKENS) * CHARS_PER_TOKEN - len(TRUNCATION_MARK))
             if room_chars > 0:
                 cut = HistoryMessage(message.role, message.content[:room_chars] + TRUNCATION_MARK, message.at)

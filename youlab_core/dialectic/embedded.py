@@ -80,7 +80,7 @@ class EmbeddedDialectic(Dialectic):
             if budget <= 0:
                 break
             messages = await self._read(self.source.messages(user_id, chat.id))
-            kept, used = take_newest(messages, budget)
+            kept, used = take_newest(messages, budget, cut_first=not parts)
             budget -= used
             if kept:
                 parts.append([(chat.id, m) for m in kept])

@@ -39,7 +39,7 @@ def build_runner(settings: Any, registry: CourseRegistry, state: Any, *, memory:
     from ..memory import MemoryStore
 
     if memory is None:
-        memory = MemoryStore.from_settings(settings)
+        memory = MemoryStore.from_settings(settings, courses=registry)
         if settings.letta_url:
             from ..letta import LettaSync
 

@@ -38,7 +38,8 @@ class QueryReport:
     error: str = ""  # why the query failed (after retries)
     duration: float = 0.0
     usage: Usage | None = None
-    attempts: int = 0  # dialectic + merge calls made, retries included
+    dialectic_attempts: int = 0  # calls made, retries included
+    merge_attempts: int = 0  # merge calls made (llm_diff calls the LLM; append/replace do not)
 
     @property
     def target(self) -> str:

@@ -68,6 +68,17 @@ async def _finish_even_if_cancelled(fn: Callable[[], Any]) -> Any:
         raise
 
 
+def _nothing_known(text: str) -> bool:
+    """Whether the dialectic said it knows nothing (such an answer must not become a memory change)."""
+    from .. import prompts
+
+    check = getattr(prompts, "is_nothing_known", None)
+    if check is not None:
+        return bool(check(text))
+    lowered = text.strip().lower()  # until prompts has a marker: the demo model's and a plain LLM's phrasings
+    return lowered.startswith(("i don't know yet", "nothing is known", "nothing_known"))
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -226,7 +237,7 @@ class Runner:
         started = time.perf_counter()
 
         def counted() -> None:
-            result.attempts += 1
+            result.dialectic_attempts += 1
 
         s = self.settings
         try:
@@ -235,10 +246,10 @@ class Runner:
                 timeout=s.dialectic_timeout_seconds, retries=s.call_retries, backoff=s.call_backoff_seconds,
                 backoff_max=s.call_backoff_max_seconds, on_attempt=counted)
             result.answer, result.sessions_used, result.usage = answer.text, answer.sessions_used, answer.usage
-            if not answer.text:
+            if not answer.text or _nothing_known(answer.text):
                 result.skipped_reason = "nothing is known about this yet (no messages in scope)"
             else:
-                await self._propose(course, task, memory, run_id, query, answer.text, llm, result, counted)
+                await self._propose(course, task, memory, run_id, query, answer.text, llm, result)
         except asyncio.CancelledError:
             raise
         except ProposalRefused as exc:
@@ -249,12 +260,15 @@ class Runner:
         return result
 
     async def _propose(self, course: Course, task: TaskSpec, memory: Any, run_id: str, query: QuerySpec,
-                       insight: str, llm: LLM | None, result: QueryReport, counted: Callable[[], None]) -> None:
+                       insight: str, llm: LLM | None, result: QueryReport) -> None:
         spec = course.field_spec(query.block, query.field)
         if spec is None:
             raise ProposalRefused(f"course {course.id!r} has no field {query.target!r}")
         s = self.settings
         reasoning = f"Asked: {query.question}\nLearned: {insight}"
+
+        def counted() -> None:
+            result.merge_attempts += 1
         for attempt in range(2):  # once more if the field changed between reading it and proposing
             current = await asyncio.to_thread(memory.read_field, course, query.block, query.field)
             merged = await call_with_retries(
