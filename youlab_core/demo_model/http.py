@@ -269,6 +269,7 @@ class _HTTPServer(ThreadingHTTPServer):
 class _RequestHandler(BaseHTTPRequestHandler):
     owner: JSONServer
     protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections, as they do against real services
+    disable_nagle_algorithm = True  # headers and body go out in two writes: without this, +40 ms per reply
 
     def setup(self) -> None:
         super().setup()
