@@ -16,19 +16,23 @@
 	var ROOT_CLASS = 'youlab-readonly-thread';
 	var BANNER_ID = 'youlab-readonly-banner';
 	var FOLDER_CACHE_MS = 60000;
-	// Controls under messages that write into the thread. Ids and classes come from Open WebUI 0.12.4's build; the
-	// icon paths cover the buttons that only have a translated aria-label (Edit, Regenerate) in any UI language.
+	// Controls under messages that write into the thread (edit, regenerate, continue, and a code block's edit/save).
+	// Ids and classes come from Open WebUI 0.12.4's build; the icon paths cover the buttons that only have a
+	// translated aria-label (Edit, Regenerate), in any UI language.
 	var MESSAGE_CONTROLS = [
 		'#continue-response-button',
 		'.regenerate-response-button',
 		'.edit-user-message-button',
 		'button[aria-label="Edit"]',
 		'button[aria-label="Regenerate"]',
-		'button[aria-label="Continue Response"]'
+		'button[aria-label="Continue Response"]',
+		'.save-code-button'
 	];
 	var MESSAGE_CONTROLS_BY_ICON = [
 		'button:has(svg path[d^="M21.1679 8C19.6247"])',
-		'button:has(svg path[d^="M14.3632 5.65156"])'
+		'button:has(svg path[d^="M14.3632 5.65156"])',
+		// A diff code block's "Edit" toggle (the only button there with aria-pressed); "Save" writes the message.
+		'div:has(> .copy-code-button) > button[aria-pressed]'
 	];
 
 	var current = { chatId: null, thread: null, seq: 0 };

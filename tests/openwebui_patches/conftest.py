@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -18,6 +19,7 @@ def copy_open_webui(target_root: Path, version: str | None = None) -> Path:
     package = site / "open_webui"
     (package / "frontend").mkdir(parents=True)
     shutil.copytree(installed / "frontend" / "static", package / "frontend" / "static")
+    _unpatch(installed, package / "frontend" / "static")
     shutil.copy2(installed / "frontend" / "index.html", package / "frontend" / "index.html")
     real_version = openwebui_patches.package_version(installed)
     info = site / f"open_webui-{version or real_version}.dist-info"
@@ -27,6 +29,21 @@ def copy_open_webui(target_root: Path, version: str | None = None) -> Path:
         metadata = metadata.replace(f"\nVersion: {real_version}\n", f"\nVersion: {version}\n", 1)
     (info / "METADATA").write_text(metadata)
     return package
+
+
+def _unpatch(installed: Path, static: Path) -> None:
+    """The shared environment's Open WebUI is usually patched already (the e2e harness applies the patch): give
+    the copy the pristine files, read straight from that install's own backups, not through the code under test."""
+    state = installed / ".youlab-patch"
+    manifest_path = state / "manifest.json"
+    if not manifest_path.is_file():
+        return
+    files = json.loads(manifest_path.read_text())["files"]
+    for name, record in files.items():
+        if record["original_sha256"] is None:
+            (static / name).unlink(missing_ok=True)
+        else:
+            shutil.copy2(state / "originals" / name, static / name)
 
 
 def snapshot(root: Path) -> dict[str, tuple[bytes, int, int]]:

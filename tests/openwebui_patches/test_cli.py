@@ -36,3 +36,9 @@ def test_static_dir_defaults_to_the_environment(tmp_path: Path, package: Path, m
     monkeypatch.setenv("STATIC_DIR", str(live))
     assert main(["patch", "apply", "--open-webui-dir", str(package)]) == 0
     assert f"live STATIC_DIR {live}: applied" in capsys.readouterr().out
+
+
+def test_a_static_dir_that_does_not_exist_yet_is_left_to_open_webui(tmp_path: Path, package: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("STATIC_DIR", str(tmp_path / "not-created-yet"))
+    assert main(["patch", "apply", "--open-webui-dir", str(package)]) == 0
+    assert "live STATIC_DIR" not in capsys.readouterr().out

@@ -7,6 +7,12 @@ import os
 from pathlib import Path
 
 
+def _environment_static_dir() -> Path | None:
+    # Before Open WebUI's first start $STATIC_DIR may not exist yet: Open WebUI fills it from the patched package.
+    value = os.environ.get("STATIC_DIR")
+    return Path(value) if value and Path(value).is_dir() else None
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     patch = sub.add_parser("patch", help="read-only agent threads in Open WebUI's pages (frontend patch)")
     actions = patch.add_subparsers(dest="patch_command", required=True, metavar="ACTION")
@@ -25,8 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         action.add_argument(
             "--static-dir",
             type=Path,
-            default=Path(os.environ["STATIC_DIR"]) if os.environ.get("STATIC_DIR") else None,
-            help="also patch a running server's STATIC_DIR (default: $STATIC_DIR when set)",
+            default=_environment_static_dir(),
+            help="also patch a running server's STATIC_DIR (default: $STATIC_DIR when it is an existing folder)",
         )
         if name != "status":
             action.add_argument("--force", action="store_true", help="overwrite files the patch did not write")
