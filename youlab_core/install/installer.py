@@ -106,6 +106,7 @@ async def install(client: OpenWebUIClient, options: InstallOptions) -> InstallRe
                 continue
             desired = records.tutor_model_form(course, model_id, base)
             await _ensure_record(client, desired, current, report, exact_grants=False)
+            await _ensure_base_readable(client, base, available, records_by_id, desired["access_grants"], report)
         for task in course.tasks:
             desired = records.agent_model_form(course, task, action_ids=action_ids, access=options.agent_access)
             await _ensure_record(client, desired, records_by_id.get(task.model_id), report, exact_grants=True)
@@ -160,6 +161,26 @@ async def _ensure_valves(
     props = properties(spec)
     shown = ", ".join(f"{name}={display(name, wanted[name], props.get(name))}" for name in changed)
     report.note(f"function {function_id}: valves set: {shown}")
+
+
+async def _ensure_base_readable(
+    client: OpenWebUIClient,
+    base_id: str,
+    available: list[dict[str, Any]],
+    records_by_id: dict[str, dict[str, Any]],
+    grants: list[dict[str, Any]],
+    report: InstallReport,
+) -> None:
+    """Open WebUI 0.12.4 checks read access on every hop of a model's base chain: a student may use the tutor
+    only if they may read its base model too. Add the tutor's grants to the base model (kept: any others)."""
+    current = records_by_id.get(base_id)
+    wanted = records.wanted_grants(current, {"access_grants": grants}, exact=False)
+    if wanted is None:
+        return
+    name = next((str(m.get("name") or base_id) for m in available if m.get("id") == base_id), base_id)
+    await client.models.set_access(base_id, wanted, name=None if current else name)
+    records_by_id[base_id] = {**(current or {"id": base_id}), "access_grants": wanted}
+    report.note(f"model {base_id}: readable by the tutor's users (Open WebUI checks the base model too)")
 
 
 async def _ensure_record(

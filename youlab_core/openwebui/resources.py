@@ -128,11 +128,14 @@ class ModelsAPI(_API):
         """Replace a record's name, base_model_id, meta and params (the full form). Grants: `set_access`."""
         return await self._c.request("POST", f"{self.base}/model/update", json=form)
 
-    async def set_access(self, model_id: str, grants: list[dict[str, Any]]) -> dict[str, Any]:
-        """Replace the record's access grants, e.g. [{"principal_type":"user","principal_id":"*","permission":"read"}]."""
-        return await self._c.request(
-            "POST", f"{self.base}/model/access/update", json={"id": model_id, "access_grants": grants}
-        )
+    async def set_access(self, model_id: str, grants: list[dict[str, Any]], name: str | None = None) -> dict[str, Any]:
+        """Replace the record's access grants, e.g. [{"principal_type":"user","principal_id":"*","permission":"read"}].
+
+        For a connection's model without a record yet, Open WebUI (admin) creates a minimal record named `name`."""
+        form: dict[str, Any] = {"id": model_id, "access_grants": grants}
+        if name:
+            form["name"] = name
+        return await self._c.request("POST", f"{self.base}/model/access/update", json=form)
 
     async def delete(self, model_id: str) -> bool:
         return bool(await self._c.request("POST", f"{self.base}/model/delete", json={"id": model_id}))

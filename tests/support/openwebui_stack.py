@@ -1,0 +1,141 @@
+"""A real Open WebUI 0.12.4 for the end-to-end tests, started the way scripts/run starts it.
+
+The same pieces as scripts/run (youlab_core.launch: environment, process, health wait, admin sign-in, LLM
+connection, `youlab install`), with: a temporary data dir, a free port, a temporary COPY of config/ (tests may
+edit it), and the demo model in this process (tests read its request log). Used by tests/e2e/conftest.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import secrets
+import shutil
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from youlab_core.demo_model import DemoModelServer
+from youlab_core.install import InstallOptions, InstallReport, install
+from youlab_core.launch import (
+    AdminLogin,
+    ManagedProcess,
+    apply_patch,
+    default_valves,
+    demo_provider,
+    free_port,
+    log_tail,
+    openwebui_env,
+    prepare,
+    start_openwebui,
+    wait_until_healthy,
+)
+from youlab_core.openwebui import OpenWebUIClient, SyncOpenWebUIClient
+
+CHECKOUT = Path(__file__).resolve().parents[2]
+HOST = "127.0.0.1"
+T = TypeVar("T")
+
+
+@dataclass
+class OpenWebUIHandle:
+    url: str
+    admin_email: str
+    admin_password: str
+    admin_token: str
+    api: SyncOpenWebUIClient
+    demo: DemoModelServer
+    data_dir: Path
+    storage_root: Path
+    config_dir: Path
+    log_path: Path
+    process: ManagedProcess
+    first_install: InstallReport
+    tutor_model: str = "college-essay-tutor"
+    _students: Iterator[int] = field(default_factory=itertools.count)
+
+    def client(self, token: str | None = None) -> OpenWebUIClient:
+        """A new async client (admin unless `token` is given); use it with `async with`."""
+        return OpenWebUIClient(self.url, token=token or self.admin_token, timeout=120.0)
+
+    def run(self, call: Callable[[OpenWebUIClient], Awaitable[T]]) -> T:
+        """Run `call(admin async client)` on the admin client's private loop (works from sync and async tests)."""
+        return self.api._runner.run(call(self.api._target))
+
+    def make_student(self, name: str) -> tuple[dict[str, Any], str]:
+        """A new user account with role "user" (unique email per call): (user, session token)."""
+        n = next(self._students)
+        slug = "".join(ch for ch in name.lower() if ch.isalnum()) or "student"
+        email = f"{slug}.{n}.{secrets.token_hex(3)}@example.org"
+        created = self.api.users.add(name, email, secrets.token_urlsafe(12), "user")
+        return created, created["token"]
+
+    def install(self, **overrides: Any) -> InstallReport:
+        """Run the installer again (same valves as the first time unless overridden)."""
+        options = InstallOptions(
+            config_dir=self.config_dir,
+            valves=default_valves(self.config_dir, self.storage_root),
+        )
+        for key, value in overrides.items():
+            setattr(options, key, value)
+        return self.run(lambda client: install(client, options))
+
+    def log_tail(self, lines: int = 80) -> str:
+        return log_tail(self.log_path, lines)
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+@contextmanager
+def running_openwebui(root: Path, *, start_timeout: float | None = None) -> Iterator[OpenWebUIHandle]:
+    timeout = start_timeout or float(os.environ.get("YOULAB_E2E_START_TIMEOUT", "400"))
+    data_dir = root / "data"
+    data_dir.mkdir(parents=True)
+    config_dir = root / "config"
+    shutil.copytree(CHECKOUT / "config", config_dir)
+    storage_root = data_dir / "youlab"
+    log_path = root / "open-webui.log"
+    admin = AdminLogin("admin@localhost", secrets.token_urlsafe(12), "E2E Admin", generated=True)
+    demo = DemoModelServer(HOST, 0).start()
+    process: ManagedProcess | None = None
+    api: SyncOpenWebUIClient | None = None
+    try:
+        warning = apply_patch()
+        if warning:
+            print(f"warning: {warning}")
+        provider = demo_provider(demo.base_url)
+        # The test process's own provider or valve variables must not leak into the server.
+        base = {k: v for k, v in os.environ.items() if not k.startswith("YOULAB_VALVE_")}
+        env = openwebui_env(base, data_dir=data_dir, secret_key=secrets.token_urlsafe(32), admin=admin,
+                            provider=provider, config_dir=config_dir)
+        port = free_port(HOST)
+        url = f"http://{HOST}:{port}"
+        process = start_openwebui(env=env, host=HOST, port=port, data_dir=data_dir, log_path=log_path)
+        wait_until_healthy(url, process, timeout=timeout)
+        options = InstallOptions(config_dir=config_dir, valves=default_valves(config_dir, storage_root))
+        prepared = asyncio.run(prepare(url, admin, provider, options, {}))
+        api = SyncOpenWebUIClient(url, token=prepared.token, timeout=120.0)
+        yield OpenWebUIHandle(
+            url=url,
+            admin_email=admin.email,
+            admin_password=admin.password,
+            admin_token=prepared.token,
+            api=api,
+            demo=demo,
+            data_dir=data_dir,
+            storage_root=storage_root,
+            config_dir=config_dir,
+            log_path=log_path,
+            process=process,
+            first_install=prepared.report,
+        )
+    finally:
+        if api is not None:
+            api.close()
+        if process is not None:
+            process.stop()
+        demo.stop()
