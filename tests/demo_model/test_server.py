@@ -125,6 +125,7 @@ def test_request_log(demo_model):
     (entry,) = demo_model.calls("chat")
     assert entry.path == "/v1/chat/completions" and entry.status == 200
     assert entry.body["messages"] == CHAT and before <= entry.time <= time.time()
+    assert entry.headers["content-type"] == "application/json"
 
 
 def test_failure_injection_429_with_retry_after(demo_model):
@@ -176,6 +177,7 @@ def test_api_key_required_when_set():
             headers={"Authorization": "Bearer sekrit"},
         )
         assert ok.status_code == 200
+    assert {e.headers["authorization"] for e in server.requests if "authorization" in e.headers} == {"<redacted>"}
 
 
 def test_keep_alive_connection_is_reused(demo_model):

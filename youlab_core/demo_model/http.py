@@ -69,6 +69,7 @@ class LoggedRequest:
     time: float  # time.time() when it arrived
     status: int | None = None  # None when the connection was dropped on purpose
     query: dict[str, list[str]] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # lower-cased names; credentials redacted
 
 
 @dataclass
@@ -241,10 +242,14 @@ class JSONServer:
             body = json.loads(request.body) if request.body else None
         except ValueError:
             body = None
-        entry = LoggedRequest(request.method, request.path, kind, body, time.time(), status, request.query)
+        headers = {k: ("<redacted>" if k in _SECRET_HEADERS else v) for k, v in request.headers.items()}
+        entry = LoggedRequest(request.method, request.path, kind, body, time.time(), status, request.query, headers)
         with self._lock:
             self.requests.append(entry)
         return entry
+
+
+_SECRET_HEADERS = frozenset({"authorization", "x-api-key", "cookie"})
 
 
 def _format_seconds(seconds: float) -> str:
