@@ -20,6 +20,7 @@ Failure rules (docs/bundle.md):
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,8 @@ from .threads.backend import ChatBackend
 from .threads.model import AgentThreadInfo, task_of_model
 
 log = logging.getLogger(__name__)
+
+NOT_REGISTERED_CACHE = 20000  # chat ids remembered as "not in the registry" (a cache: evicted ids are looked up again)
 
 READ_ONLY_MESSAGE = (
     "This thread is written by the background agent {name} and is read-only. "
@@ -53,6 +56,15 @@ class AgentThreadGuard:
         self.backend = backend
         self.registry = registry  # youlab_core.state.StateStore (thread(chat_id) -> ThreadRecord | None)
         self.agent_name = agent_name  # task -> display name from the course registry
+        # Chat ids the registry did not list. Safe to remember: a run thread is always a NEW chat, registered right
+        # after it is created, so a chat someone already wrote into never becomes one. Meta, folder and model are
+        # still checked on every message.
+        self._not_registered: OrderedDict[str, None] = OrderedDict()
+
+    def _remember_not_registered(self, chat_id: str) -> None:
+        self._not_registered[chat_id] = None
+        if len(self._not_registered) > NOT_REGISTERED_CACHE:
+            self._not_registered.popitem(last=False)
 
     async def is_agent_thread(self, chat_id: str | None, user_id: str | None = None, *, model_id: str | None = None) -> AgentThreadInfo | None:
         if is_unsaved_chat_id(chat_id):
@@ -62,7 +74,7 @@ class AgentThreadGuard:
         errors: list[str] = []
         task = course = owner = run_id = agent = None
 
-        if self.registry is not None:
+        if self.registry is not None and chat_id not in self._not_registered:
             try:
                 record = self.registry.thread(chat_id)
             except Exception:
@@ -72,6 +84,8 @@ class AgentThreadGuard:
                 if record is not None:
                     sources.append("registry")
                     task, course, owner, run_id = record.task, record.course_id, record.user_id, record.run_id
+                else:
+                    self._remember_not_registered(chat_id)
 
         if self.backend is not None:
             try:

@@ -73,6 +73,7 @@ class Settings(BaseModel):
     # Open WebUI bundle (issue 6: bundle engineer)
     inject_memory: bool = Field(default=True, description="add the student's approved blocks to the course tutor's system prompt")
     config_check_seconds: float = Field(default=3.0, ge=0, description="how often course files are checked for changes")
+    activity_queue_max: int = Field(default=10000, gt=0, description="student messages waiting to be counted; more are logged and not counted")
 
     # Runner, Honcho mirror, Letta sync (issue 5: runner engineer)
     call_backoff_seconds: float = Field(default=0.5, ge=0, description="first retry delay of a transient call failure (doubles)")

@@ -57,6 +57,8 @@ async def bundle_env(tmp_path: Path, config_dir: Path):
     bundle._runner = runner
     yield flt, bundle, runner
     runner.release.set()
+    await bundle.activity.drain()
+    bundle.activity.stop()
     await stop_process_scheduler(grace_seconds=1)
     if bundle._watcher is not None:
         bundle._watcher.cancel()

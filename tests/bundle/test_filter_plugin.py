@@ -31,6 +31,7 @@ async def test_message_into_agent_thread_is_refused_and_not_counted(bundle_env):
         "This thread is written by the background agent Progression Grader and is read-only. "
         "Review its suggestions with the buttons under its report."
     )
+    await bundle.activity.drain()
     assert bundle.state.activity("stu-1", "college-essay") is None
 
 
@@ -48,6 +49,7 @@ async def test_student_message_is_counted(bundle_env):
     chat = await bundle.backend.create_chat("stu-1", {"models": ["college-essay-tutor"]}, folder_id=None, meta={})
     out = await flt.inlet(body("I wrote a draft"), __user__={"id": "stu-1"}, __metadata__=meta("stu-1", chat.id), __model__=TUTOR)
     assert out["messages"][-1]["content"] == "I wrote a draft"
+    await bundle.activity.drain()
     activity = bundle.state.activity("stu-1", "college-essay")
     assert activity is not None and activity.message_count == 1
 
@@ -56,12 +58,14 @@ async def test_student_message_is_counted(bundle_env):
 async def test_tasks_and_automations_are_not_counted(bundle_env, extra):
     flt, bundle, _ = bundle_env
     await flt.inlet(body("x"), __user__={"id": "stu-1"}, __metadata__=meta("stu-1", "c1", **extra), __model__=TUTOR)
+    await bundle.activity.drain()
     assert bundle.state.activity("stu-1", "college-essay") is None
 
 
 async def test_chats_with_other_models_are_not_counted(bundle_env):
     flt, bundle, _ = bundle_env
     await flt.inlet(body("x", "gpt-4o"), __user__={"id": "stu-1"}, __metadata__=meta("stu-1", "c1"), __model__={"id": "gpt-4o"})
+    await bundle.activity.drain()
     assert bundle.state.activity("stu-1", "college-essay") is None
 
 
@@ -82,6 +86,7 @@ async def test_broken_store_lets_the_chat_through(bundle_env, caplog):
         with caplog.at_level(logging.ERROR):
             out = await flt.inlet(body("still here"), __user__={"id": "stu-1"}, __metadata__=meta("stu-1", "c1"), __model__=TUTOR)
             out = await flt.outlet(out, __user__={"id": "stu-1"}, __metadata__=meta("stu-1", "c1"), __model__=TUTOR)
+            await bundle.activity.drain()
         assert out["messages"][-1]["content"] == "still here"
         assert "could not record a message" in caplog.text
     finally:
@@ -98,6 +103,7 @@ async def test_after_messages_claims_in_outlet_and_never_delays_the_reply(bundle
         reply = {**b, "messages": b["messages"] + [{"role": "assistant", "content": "ok"}]}
         # The handler blocks until released: if the outlet waited for the run, this would time out.
         await asyncio.wait_for(flt.outlet(reply, __user__=user, __metadata__=meta("stu-1", chat.id), __model__=TUTOR), 2)
+    await bundle.activity.drain()
     for _ in range(50):
         if runner.works:
             break

@@ -21,7 +21,6 @@ from .context import Bundle
 log = logging.getLogger(__name__)
 
 REVIEW_ACTION_ID = "youlab_review"
-PUBLIC_READ = {"principal_type": "user", "principal_id": "*", "permission": "read"}
 Emit = Callable[[dict[str, Any]], Awaitable[None]] | None
 
 _ensured: dict[str, str] = {}  # model id -> digest of the record we last made sure of (per process)
@@ -32,65 +31,58 @@ def pipe_list(bundle: Bundle) -> list[dict[str, str]]:
     return [{"id": task.name, "name": task.title} for _, task in bundle.courses.tasks()]
 
 
-def model_description(bundle: Bundle, course_id: str, task: Any) -> str:
-    text = task.description or f"Background agent of course {course_id}."
-    problems = bundle.config_problems()
-    if problems:
-        text += "\n\nConfiguration problems (the last good version keeps running): " + "; ".join(problems)
-    return text
-
-
 def desired_records(bundle: Bundle) -> list[dict[str, Any]]:
+    """The same forms `youlab install` writes (youlab_core.install.records), with any configuration problem
+    appended to the description so admins see it in the model's details."""
+    from ..install.records import agent_model_form
+
     bundle.reload_config()
+    problems = bundle.config_problems()
     records = []
     for course, task in bundle.courses.tasks():
-        records.append({
-            "id": task.model_id,
-            "name": task.title,
-            "base_model_id": None,
-            "meta": {
-                "hidden": True,
-                "description": model_description(bundle, course.id, task),
-                "actionIds": [REVIEW_ACTION_ID],
-                "youlab": {"type": "background_agent", "task": task.name, "course": course.id},
-            },
-            "params": {},
-            "access_grants": [PUBLIC_READ],
-        })
+        form = agent_model_form(course, task, action_ids=[REVIEW_ACTION_ID])
+        if problems:
+            form["meta"]["description"] = (
+                (task.description or "") + "\n\nConfiguration problems (the last good version keeps running): "
+                + "; ".join(problems)
+            ).strip()
+        records.append(form)
     return records
 
 
 async def ensure_model_records(bundle: Bundle) -> int:
-    """Create or update the agent models' records in Open WebUI's database; returns how many were written."""
+    """Create or update the agent models' records in Open WebUI's database; returns how many were written.
+    Idempotent: a record that already has our name, meta keys, params and grants is not touched."""
     from open_webui.models.access_grants import AccessGrants
     from open_webui.models.models import ModelForm, Models
     from open_webui.models.users import Users
 
+    from ..install.records import merged_form, record_changes, wanted_grants
+
     written = 0
     owner = None
-    for record in desired_records(bundle):
-        digest = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
-        if _ensured.get(record["id"]) == digest:
+    for desired in desired_records(bundle):
+        digest = hashlib.sha256(json.dumps(desired, sort_keys=True).encode()).hexdigest()
+        if _ensured.get(desired["id"]) == digest:
             continue
-        existing = await Models.get_model_by_id(record["id"])
-        if existing is None:
+        existing_model = await Models.get_model_by_id(desired["id"])
+        if existing_model is None:
             owner = owner or await Users.get_super_admin_user()
             if owner is None:
                 return written  # no admin yet: try again on the next model list refresh
-            await Models.insert_new_model(ModelForm(**record), owner.id)
+            await Models.insert_new_model(ModelForm(**desired), owner.id)
             written += 1
         else:
-            meta = existing.meta.model_dump()
-            want = record["meta"]
-            if existing.name != record["name"] or any(meta.get(k) != v for k, v in want.items()) or existing.base_model_id:
-                form = ModelForm(**{**record, "meta": {**meta, **want}, "params": existing.params.model_dump()})
-                await Models.update_model_by_id(record["id"], form)
+            existing = existing_model.model_dump()
+            existing["access_grants"] = [g.model_dump() for g in existing_model.access_grants]
+            if record_changes(existing, desired):
+                await Models.update_model_by_id(desired["id"], ModelForm(**merged_form(existing, desired)))
                 written += 1
-            grants = {(g.principal_type, g.principal_id, g.permission) for g in existing.access_grants}
-            if ("user", "*", "read") not in grants:
-                await AccessGrants.grant_access("model", record["id"], "user", "*", "read")
+            grants = wanted_grants(existing, desired, exact=True)
+            if grants is not None:
+                await AccessGrants.set_access_grants("model", desired["id"], grants)
                 written += 1
-        _ensured[record["id"]] = digest
+        _ensured[desired["id"]] = digest
     return written
 
 

@@ -52,10 +52,14 @@ class Bundle:
         self._scheduler: Any = None
         self._mirror: Any = None
         self._background_failed_at: float | None = None
+        self.background_error = ""  # why the runner/scheduler could not start (shown to admins with config problems)
         self._watcher: asyncio.Task[None] | None = None
         self.guard = AgentThreadGuard(self.backend, None, agent_name=self.agent_name)
         self.writer = ThreadWriter(self.backend, None, archive_old_threads=settings.archive_old_threads)
         self._attach_state()
+        from .activity import ActivityWorker
+
+        self.activity = ActivityWorker(lambda: self.state, lambda: self.mirror, settings.activity_queue_max)
 
     # Configuration -------------------------------------------------------------------------------------------
 
@@ -74,7 +78,8 @@ class Bundle:
             log.warning("course configuration problem (last good version stays active): %s", issue)
 
     def config_problems(self) -> list[str]:
-        return [str(i) for i in self.courses.issues]
+        problems = [str(i) for i in self.courses.issues]
+        return problems + [self.background_error] if self.background_error else problems
 
     def agent_name(self, task: str) -> str | None:
         try:
@@ -131,7 +136,7 @@ class Bundle:
             if self.settings.letta_url:
                 from ..letta import LettaSync
 
-                memory.add_listener(LettaSync(self.settings, memory, self.state))
+                memory.add_listener(LettaSync(self.settings, memory, self.state, registry=self.courses))
             self._memory = memory
         return self._memory
 
@@ -154,7 +159,9 @@ class Bundle:
             from ..runner import Runner
             from ..threads.runner_writer import RunnerThreadWriter
 
-            llm = make_llm(self.settings, inside_openwebui=True, user_id=await _admin_user_id())
+            # No model set and Honcho on: Honcho answers the questions; llm_diff merges then refuse with a reason.
+            llm = (make_llm(self.settings, inside_openwebui=True, user_id=await _admin_user_id())
+                   if self.settings.llm_model or not self.settings.honcho_url else None)
             dialectic = make_dialectic(
                 self.settings, llm=llm, source=InProcessMessageSource(), is_agent_thread=self._registry_says_thread
             )
@@ -177,10 +184,13 @@ class Bundle:
             return None
         try:
             scheduler = self.scheduler(await self.runner())
-        except Exception:
+        except Exception as exc:
             self._background_failed_at = time.monotonic()
+            self.background_error = f"the agents cannot run: {exc}"
             log.exception("YouLab's scheduler could not start; chats go on, agents wait")
             return None
+        self.background_error = ""
+        self.activity.scheduler = scheduler
         if scheduler is not None and self._watcher is None:
             self._watcher = asyncio.get_running_loop().create_task(self._watch_config(), name="youlab-config-watch")
         return scheduler

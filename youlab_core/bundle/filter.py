@@ -1,19 +1,23 @@
 """The global filter's work (plugins/youlab_filter.py is the thin shell).
 
-inlet: the read-only guard (fails closed), then activity counting and the Honcho queue (fail open, no network),
-then optionally the student's approved memory in the tutor's system prompt.
-outlet: the reply to the Honcho queue; after_messages triggers that became due are claimed and started in the
-background, so the reply is never delayed.
+inlet: the read-only guard (fails closed), then the message is handed to the activity worker (counting and the
+Honcho queue happen off the chat path, fail open), then optionally the student's approved memory is added to the
+tutor's system prompt.
+outlet: the reply is handed to the activity worker, which queues it for Honcho and claims after_messages triggers
+that became due; they start in the background, so the reply is never delayed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 from datetime import datetime, timezone
 from typing import Any
 
 from ..guard import read_only_message
 from ..threads.model import task_of_model
+from .activity import Job
 from .context import Bundle
 
 log = logging.getLogger(__name__)
@@ -69,20 +73,14 @@ async def inlet(bundle: Bundle, body: dict[str, Any], *, user: dict[str, Any], m
     try:
         bundle.reload_config()
         courses = bundle.courses_counting(model_id)
-        state = bundle.state if courses else None
-        if state is not None:
-            now = datetime.now(timezone.utc)
-            for course in courses:
-                state.record_message(user_id, course.id, now)
-        mirror = bundle.mirror if courses and chat_id else None
-        if mirror is not None:
-            mirror.enqueue(user_id, chat_id, "user", last_message(body, "user"))
+        if courses:
+            bundle.activity.submit(Job(user_id, tuple(c.id for c in courses), chat_id, "user", last_message(body, "user"),
+                                       datetime.now(timezone.utc), None))
+            await bundle.ensure_background()
     except Exception:  # counting fails open: the student's chat goes on
         log.exception("YouLab could not record a message of user %s; the chat continues", user_id)
         courses = []
 
-    if courses:
-        await bundle.ensure_background()
     if bundle.settings.inject_memory and courses:
         try:
             body = await inject_memory(bundle, body, user_id, model_id)
@@ -100,43 +98,40 @@ async def outlet(bundle: Bundle, body: dict[str, Any], *, user: dict[str, Any], 
         return body
     try:
         courses = bundle.courses_counting(model_id)
-        if not courses:
-            return body
-        mirror = bundle.mirror if chat_id else None
-        if mirror is not None:
-            mirror.enqueue(user_id, chat_id, "assistant", last_message(body, "assistant"))
-        await start_due_after_messages(bundle, user_id, [c.id for c in courses], chat_id)
+        if courses:
+            await bundle.ensure_background()
+            bundle.activity.submit(Job(user_id, tuple(c.id for c in courses), chat_id, "assistant",
+                                       last_message(body, "assistant"), datetime.now(timezone.utc), asyncio.get_running_loop()))
     except Exception:
         log.exception("YouLab outlet failed for user %s; the reply is not affected", user_id)
     return body
 
 
-async def start_due_after_messages(bundle: Bundle, user_id: str, course_ids: list[str], chat_id: str | None) -> int:
-    """Claim the student's after_messages triggers that are due and start them in the background."""
-    if not any(t.after_messages for cid in course_ids for t in bundle.courses.courses[cid].tasks if cid in bundle.courses.courses):
-        return 0
-    scheduler = await bundle.ensure_background()
-    if scheduler is None:
-        return 0
-    started = 0
-    for course_id in course_ids:
-        for work in scheduler.claim_after_messages(user_id, course_id, chat_id):
-            scheduler.start(work)
-            started += 1
-    return started
-
-
 MEMORY_HEADER = "What you know about this student (approved by the student; use it, do not quote it verbatim):"
 
 
-async def inject_memory(bundle: Bundle, body: dict[str, Any], user_id: str, model_id: str) -> dict[str, Any]:
-    """Add the student's approved blocks to the system message of a course tutor model."""
-    courses = [c for c in bundle.courses.courses_for_model(model_id)]
-    if not courses:
-        return body
+_memory_cache: dict[tuple[str, str, str], tuple[tuple[Any, ...], str]] = {}
+
+
+def _blocks_stamp(bundle: Bundle, user_id: str, course_id: str) -> tuple[Any, ...]:
+    """Names, sizes and mtimes of the student's block files: changes whenever a block is written (writes are
+    atomic renames), so the rendered text can be cached until then."""
+    folder = bundle.settings.users_root / user_id / "memory-blocks" / course_id
+    try:
+        return tuple(sorted((e.name, e.stat().st_mtime_ns, e.stat().st_size) for e in os.scandir(folder)))
+    except FileNotFoundError:
+        return ()
+
+
+def _approved_text(bundle: Bundle, user_id: str, course: Any) -> str:
+    key = (str(bundle.settings.users_root), user_id, course.id)
+    stamp = _blocks_stamp(bundle, user_id, course.id)
+    cached = _memory_cache.get(key)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
     sections: list[str] = []
-    memory = bundle.memory.student(user_id)
-    for course in courses:
+    if stamp:
+        memory = bundle.memory.student(user_id)
         for info in memory.list_blocks(course):
             if not info.exists:
                 continue
@@ -144,9 +139,19 @@ async def inject_memory(bundle: Bundle, body: dict[str, Any], user_id: str, mode
             lines = [f"{k}: {v}" for k, v in block.values.items() if v not in (None, "", [], 0)]
             if lines:
                 sections.append(f"## {block.title or block.name}\n" + "\n".join(lines))
-    if not sections:
+    text = "\n\n".join(sections)
+    _memory_cache[key] = (stamp, text)
+    return text
+
+
+async def inject_memory(bundle: Bundle, body: dict[str, Any], user_id: str, model_id: str) -> dict[str, Any]:
+    """Add the student's approved blocks (what their memory holds: only approved changes are ever written) to the
+    system message of a course tutor model."""
+    texts = [_approved_text(bundle, user_id, c) for c in bundle.courses.courses_for_model(model_id)]
+    texts = [t for t in texts if t]
+    if not texts:
         return body
-    text = MEMORY_HEADER + "\n\n" + "\n\n".join(sections)
+    text = MEMORY_HEADER + "\n\n" + "\n\n".join(texts)
     messages = list(body.get("messages") or [])
     if messages and isinstance(messages[0], dict) and messages[0].get("role") == "system":
         first = dict(messages[0])

@@ -1,0 +1,98 @@
+"""Counting off the chat path: the filter hands each student message and reply to one worker thread per process,
+which records activity, queues the text for Honcho and claims after_messages triggers that became due.
+
+Why: a state-store write commits to disk (and may be a network round trip to PostgreSQL); the student's message
+must not wait for it. One worker keeps the order of a student's messages, so the after_messages check made after
+a reply always sees the count of the message before it. Claimed work is started on the event loop it came from.
+The queue is bounded (Settings.activity_queue_max); when full, a message is not counted and that is logged
+(counting fails open). What is queued but not yet written is lost if the process is killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    user_id: str
+    course_ids: tuple[str, ...]
+    chat_id: str | None
+    role: str  # "user": record + mirror; "assistant": mirror + after_messages check
+    text: str
+    at: datetime
+    loop: asyncio.AbstractEventLoop | None
+
+
+class ActivityWorker:
+    def __init__(self, get_state: Callable[[], Any], get_mirror: Callable[[], Any], maxsize: int):
+        self._get_state = get_state
+        self._get_mirror = get_mirror
+        self._queue: queue.Queue[Job | None] = queue.Queue(maxsize=maxsize)
+        self.scheduler: Any = None  # set once the scheduler runs; None: after_messages checks wait for it
+        self.dropped = 0
+        self.failures = 0
+        self._markers: dict[int, threading.Event] = {}
+        self._thread = threading.Thread(target=self._run, name="youlab-activity", daemon=True)
+        self._thread.start()
+
+    def submit(self, job: Job) -> bool:
+        try:
+            self._queue.put_nowait(job)
+            return True
+        except queue.Full:
+            self.dropped += 1
+            log.warning("YouLab activity queue full (%d): a message of %s was not counted", self._queue.maxsize, job.user_id)
+            return False
+
+    async def drain(self, timeout: float = 5.0) -> None:
+        """Wait until everything queued so far was handled (tests, shutdown)."""
+        done = threading.Event()
+        marker = Job("", (), None, "marker", "", datetime.now(), None)
+        self._markers[id(marker)] = done
+        self._queue.put(marker)
+        await asyncio.to_thread(done.wait, timeout)
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            if job.role == "marker":
+                event = self._markers.pop(id(job), None)
+                if event is not None:
+                    event.set()
+                continue
+            try:
+                self._handle(job)
+            except Exception:
+                self.failures += 1
+                log.exception("YouLab could not record a message of user %s; the chat was not affected", job.user_id)
+
+    def _handle(self, job: Job) -> None:
+        state = self._get_state()
+        if state is None:
+            return
+        if job.role == "user":
+            for course_id in job.course_ids:
+                state.record_message(job.user_id, course_id, job.at)
+        mirror = self._get_mirror() if job.chat_id else None
+        if mirror is not None and job.text:
+            mirror.enqueue(job.user_id, job.chat_id, job.role, job.text, at=job.at)
+        scheduler = self.scheduler
+        if job.role == "assistant" and scheduler is not None and job.loop is not None:
+            for course_id in job.course_ids:
+                for work in scheduler.claim_after_messages(job.user_id, course_id, job.chat_id):
+                    job.loop.call_soon_threadsafe(scheduler.start, work)
+
+    def stop(self) -> None:
+        self._queue.put(None)
