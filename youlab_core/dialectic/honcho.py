@@ -89,13 +89,44 @@ class HonchoDialectic(Dialectic):
             else:
                 kwargs["sessions"] = [honcho_session_id(c) for c in chats]
         try:
-            text = await peer.aio.chat(query.question, **kwargs)
+            try:
+                text = await peer.aio.chat(query.question, **kwargs)
+            except honcho.NotFoundError:
+                # The student's peer, or one of the chats, has no messages in Honcho yet. Ask again about the chats
+                # Honcho has; if none (or no peer), nothing is known, which is an answer, not a failure.
+                kept = await self._existing(peer, chats) if chats else []
+                if not kept:
+                    return Answer("", (), None, time.perf_counter() - started)
+                chats = kept
+                kwargs.pop("session", None)
+                kwargs.pop("sessions", None)
+                if query.scope is Scope.current:
+                    kwargs["session"] = honcho_session_id(kept[0])
+                else:
+                    kwargs["sessions"] = [honcho_session_id(c) for c in kept]
+                text = await peer.aio.chat(query.question, **kwargs)
         except honcho.NotFoundError:
-            # Nothing of this student reached Honcho yet: nothing is known, which is an answer, not a failure.
-            return Answer("", tuple(chats), None, time.perf_counter() - started)
+            return Answer("", (), None, time.perf_counter() - started)
         except honcho.HonchoError as exc:
             raise translate_honcho_error(exc, "Honcho dialectic") from exc
         return Answer((text or "").strip(), tuple(chats), None, time.perf_counter() - started)
+
+    async def _existing(self, peer: Any, chats: list[str]) -> list[str]:
+        """The chats among `chats` that have a Honcho session with this peer in it (order kept)."""
+        import honcho
+
+        wanted = {honcho_session_id(c): c for c in chats}
+        found: set[str] = set()
+        try:
+            page = await peer.aio.sessions(size=100)
+            async for session in page:
+                if session.id in wanted:
+                    found.add(session.id)
+                if len(found) == len(wanted):
+                    break
+        except honcho.NotFoundError:
+            return []
+        return [c for sid, c in wanted.items() if sid in found]
 
     async def _chat_ids(self, user_id: str, course: Course, query: QuerySpec, *, chat_id: str | None,
                         task: TaskSpec | None) -> list[str]:

@@ -49,6 +49,9 @@ class HonchoMirror:
         self._task: asyncio.Task | None = None
         self._stop: asyncio.Event | None = None
         self._last_overflow_log = 0.0
+        self._last_failure_log = 0.0
+        self._failed_since_log = 0
+        self._blocked: dict[str, float] = {}  # chat -> monotonic time before which its newer messages wait
 
     @property
     def client(self) -> Any:
@@ -115,6 +118,13 @@ class HonchoMirror:
         return sum(results)
 
     async def _send_chat(self, user_id: str, chat_id: str, items: list[Any]) -> int:
+        key = f"{user_id}\0{chat_id}"
+        wait = self._blocked.get(key, 0.0) - time.monotonic()
+        if wait > 0:
+            # Older messages of this chat are waiting for a retry: newer ones wait behind them, keeping the order.
+            await self._defer(items, wait + 0.001)
+            return 0
+        self._blocked.pop(key, None)
         sent = 0
         for start in range(0, len(items), self.batch_size):
             chunk = items[start:start + self.batch_size]
@@ -127,11 +137,12 @@ class HonchoMirror:
                     sent += await self._send_singly(user_id, chat_id, chunk)
                     continue
                 # An outage (transient) never counts toward "dead": the messages wait as long as Honcho is down.
-                await self._retry(chunk, exc, count_attempt=not _transient(exc))
+                backoff = await self._retry(chunk, exc, count_attempt=not _transient(exc))
+                self._blocked[key] = time.monotonic() + backoff
                 # Keep the chat's order: later messages wait for the earlier ones.
                 rest = items[start + self.batch_size:]
                 if rest:
-                    await self._retry(rest, exc, count_attempt=False)
+                    await self._defer(rest, backoff + 0.001)
                 return sent
             await asyncio.to_thread(self.state.outbox_ack, [i.id for i in chunk])
             sent += len(chunk)
@@ -151,7 +162,17 @@ class HonchoMirror:
             self.delivered += 1
         return sent
 
-    async def _retry(self, items: list[Any], exc: Exception, *, count_attempt: bool = True) -> None:
+    async def _defer(self, items: list[Any], seconds: float) -> None:
+        await self._reschedule(items, "waiting behind older messages of the same chat", seconds, count_attempt=False)
+
+    async def _reschedule(self, items: list[Any], error: str, backoff: float, *, count_attempt: bool) -> None:
+        ids = [i.id for i in items]
+        if _accepts_count_attempt(self.state):
+            await asyncio.to_thread(self.state.outbox_retry, ids, error, backoff, count_attempt=count_attempt)
+        else:
+            await asyncio.to_thread(self.state.outbox_retry, ids, error, backoff)
+
+    async def _retry(self, items: list[Any], exc: Exception, *, count_attempt: bool = True) -> float:
         # Grows with the failures counted and with how long the oldest message has waited (an outage does not
         # count failures), so a long outage is polled ever more gently, up to the cap.
         attempts = min(i.attempts for i in items)
@@ -162,12 +183,14 @@ class HonchoMirror:
         if retry_after:
             backoff = max(backoff, float(retry_after))
         error = f"{type(exc).__name__}: {exc}"[:500]
-        log.warning("Honcho mirror: %d message(s) will be retried in %.1fs (%s)", len(items), backoff, error)
-        ids = [i.id for i in items]
-        if _accepts_count_attempt(self.state):
-            await asyncio.to_thread(self.state.outbox_retry, ids, error, backoff, count_attempt=count_attempt)
-        else:
-            await asyncio.to_thread(self.state.outbox_retry, ids, error, backoff)
+        self._failed_since_log += len(items)
+        now = time.monotonic()
+        if now - self._last_failure_log > 10:  # an outage logs one line per 10 s, not one per chat per round
+            log.warning("Honcho mirror: %d message(s) not delivered in the last %.0fs, kept for retry (latest: %s)",
+                        self._failed_since_log, now - self._last_failure_log if self._last_failure_log else 0, error)
+            self._last_failure_log, self._failed_since_log = now, 0
+        await self._reschedule(items, error, backoff, count_attempt=count_attempt)
+        return backoff
 
     async def _deliver(self, user_id: str, chat_id: str, items: list[Any]) -> None:
         import honcho
