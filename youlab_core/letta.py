@@ -45,27 +45,29 @@ def block_label(course: Course, block: str) -> str:
     return (spec.label if spec and spec.label else block)
 
 
-def _value_text(value: Any) -> str:
-    if value is None:
-        return ""
+def _value_lines(value: Any) -> list[str]:
+    if value is None or value == "" or value == []:
+        return []
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return ["yes" if value else "no"]
     if isinstance(value, datetime):
-        return value.isoformat()
+        return [value.isoformat()]
     if isinstance(value, list):
-        return "".join(f"\n- {item}" for item in value) if value else ""
-    return str(value)
+        return [f"- {item}" for item in value]
+    return str(value).splitlines() or [""]
 
 
 def render_block_text(course: Course, block: str, values: dict[str, Any]) -> str:
-    """`field: value` lines in the course's field order; lists as `- item` lines; multi-line text indented."""
+    """`field: value` lines in the course's field order; lists (`- item`) and multi-line text go indented below."""
     spec = course.blocks[block]
     lines: list[str] = []
     for name in spec.fields:
-        text = _value_text(values.get(name))
-        if "\n" in text and not text.startswith("\n"):
-            text = "\n  " + text.replace("\n", "\n  ")
-        lines.append(f"{name}: {text}".rstrip())
+        value_lines = _value_lines(values.get(name))
+        if len(value_lines) == 1 and not isinstance(values.get(name), list):
+            lines.append(f"{name}: {value_lines[0]}")
+        else:
+            lines.append(f"{name}:")
+            lines.extend(f"  {line}" for line in value_lines)
     return "\n".join(lines)
 
 

@@ -1,0 +1,143 @@
+"""Letta sync on approval, with the real letta-client against the Letta test server (v1 wire protocol)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from letta_client import Letta
+
+from youlab_core.letta import LettaSync, agent_name, render_block_text
+from youlab_core.memory import MemoryStore
+from youlab_core.settings import Settings
+from tests.dialectic.fakes import write_course
+
+
+@pytest.fixture
+def settings(tmp_path, letta_server):
+    return Settings(storage_root=tmp_path / "root", config_dir=tmp_path / "config", letta_url=letta_server.url,
+                    letta_timeout_seconds=2, letta_retry_seconds=0.01)
+
+
+@pytest.fixture
+def registry(settings):
+    return write_course(settings.config_dir)
+
+
+@pytest.fixture
+def letta(letta_server):
+    return Letta(base_url=letta_server.url, max_retries=0)
+
+
+@pytest.fixture
+def memory(settings, registry):
+    return MemoryStore.from_settings(settings, courses=registry)
+
+
+@pytest.fixture
+def sync(settings, memory, registry):
+    listener = LettaSync(settings, memory, None, registry=registry)
+    memory.add_listener(listener)
+    return listener
+
+
+def make_agent(letta, user="u1", labels=("human", "journey")):
+    return letta.agents.create(name=agent_name(user, "essay"),
+                               memory_blocks=[{"label": label, "value": ""} for label in labels])
+
+
+def propose(memory, registry, user="u1", value="Loves gardens."):
+    course = registry.course("essay")
+    mem = memory.student(user)
+    return mem, mem.propose(course, agent="grader", run_id="r1", block="student", field="insights",
+                            operation="append", proposed_value=value, reasoning="r", confidence="high",
+                            source_query="q")
+
+
+def block_value(letta, agent, label):
+    return letta.agents.blocks.retrieve(label, agent_id=agent.id).value
+
+
+def test_an_approval_writes_the_labelled_block(letta, memory, registry, sync):
+    agent = make_agent(letta)
+    mem, diff = propose(memory, registry)
+    mem.approve(diff.id, reviewer="student:u1")
+    sync.wait_idle()
+    expected = render_block_text(registry.course("essay"), "student", {"insights": "Loves gardens.", "profile": ""})
+    assert block_value(letta, agent, "human") == expected == "insights: Loves gardens.\nprofile:"
+    assert sync.pending() == [] and sync.synced == 1
+
+
+def test_an_outage_never_blocks_the_approval_and_catches_up(letta, letta_server, memory, registry, sync):
+    agent = make_agent(letta)
+    letta_server.set_latency(1.5, "agents")
+    letta_server.down()
+    mem, diff = propose(memory, registry)
+    started = time.perf_counter()
+    approved = mem.approve(diff.id, reviewer="student:u1")
+    assert time.perf_counter() - started < 1.0  # the approval did not wait for Letta
+    assert approved.status.value == "approved"
+    sync.wait_idle()
+    assert [p.block for p in sync.pending()] == ["student"] and "503" in sync.pending()[0].last_error + sync.failures[-1]
+    letta_server.up()
+    letta_server.set_latency(0, "agents")
+    import asyncio
+
+    assert asyncio.run(sync.retry_pending(force=True)) == 1
+    assert block_value(letta, agent, "human").startswith("insights: Loves gardens.")
+    assert sync.pending() == []
+
+
+def test_a_missing_agent_is_recorded_and_retried_later(letta, memory, registry, sync):
+    mem, diff = propose(memory, registry)
+    mem.approve(diff.id, reviewer="student:u1")
+    sync.wait_idle()
+    assert "no Letta agent named 'youlab_u1_essay'" in sync.pending()[0].last_error
+    agent = make_agent(letta)
+    import asyncio
+
+    assert asyncio.run(sync.retry_pending(force=True)) == 1
+    assert block_value(letta, agent, "human").startswith("insights: Loves gardens.")
+
+
+def test_a_missing_label_is_recorded(letta, memory, registry, sync):
+    make_agent(letta, labels=("journey",))
+    mem, diff = propose(memory, registry)
+    mem.approve(diff.id, reviewer="student:u1")
+    sync.wait_idle()
+    assert "no block labelled 'human'" in sync.pending()[0].last_error
+
+
+def test_retries_send_the_latest_approved_value(letta, letta_server, memory, registry, sync):
+    agent = make_agent(letta)
+    letta_server.down()
+    mem, first = propose(memory, registry, value="First.")
+    mem.approve(first.id, reviewer="student:u1")
+    mem, second = propose(memory, registry, value="Second.")
+    mem.approve(second.id, reviewer="student:u1")
+    sync.wait_idle()
+    assert len(sync.pending()) == 1  # one record per block, however many approvals
+    letta_server.up()
+    import asyncio
+
+    asyncio.run(sync.retry_pending(force=True))
+    assert block_value(letta, agent, "human").startswith("insights: Second.")
+
+
+def test_agents_are_found_across_pages(letta, letta_server, memory, registry, sync):
+    letta_server.page_limit = 2
+    for i in range(5):
+        letta.agents.create(name=f"someone-else-{i}", memory_blocks=[{"label": "human", "value": ""}])
+    agent = make_agent(letta)
+    mem, diff = propose(memory, registry)
+    mem.approve(diff.id, reviewer="student:u1")
+    sync.wait_idle()
+    assert block_value(letta, agent, "human").startswith("insights: Loves gardens.")
+
+
+def test_render_block_text_lists_and_multiline():
+    from tests.dialectic.fakes import course
+
+    text = render_block_text(course(), "journey", {"notes": "line one\nline two", "milestones": ["a", "b"],
+                                                     "approach": "x"})
+    assert text == "notes:\n  line one\n  line two\nmilestones:\n  - a\n  - b\napproach: x"
