@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "demo_cmd",
     "patch_cmd",
     "install_cmd",
+    "run_cmd",
 ]
 
 

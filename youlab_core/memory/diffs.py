@@ -17,6 +17,7 @@ from ..errors import YoulabError
 from .values import from_json_value, to_json_value
 
 DIFFS_DIR = "pending_diffs"
+ARCHIVE_DIR = f"{DIFFS_DIR}/archive"
 PENDING_INDEX = "pending_index.json"  # ids of the diffs still pending, so approvals never scan decided diffs
 
 
@@ -72,6 +73,12 @@ class PendingDiff:
         return replace(self, status=status, reviewed_at=at, reviewed_by=by, review_note=note, applied_commit=commit)
 
     def to_json(self) -> str:
+        return json.dumps(self._data(), ensure_ascii=False, indent=2) + "\n"
+
+    def to_json_line(self) -> str:
+        return json.dumps(self._data(), ensure_ascii=False) + "\n"
+
+    def _data(self) -> dict[str, Any]:
         data = asdict(self)
         data.update(
             field_type=self.field_type.value,
@@ -83,11 +90,15 @@ class PendingDiff:
             created_at=self.created_at.isoformat(),
             reviewed_at=self.reviewed_at.isoformat() if self.reviewed_at else None,
         )
-        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+        return data
 
     @classmethod
     def from_json(cls, text: str) -> PendingDiff:
-        data = json.loads(text)
+        return cls.from_data(json.loads(text))
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> PendingDiff:
+        data = dict(data)
         ftype = FieldType(data["field_type"])
         data.update(
             field_type=ftype,
@@ -107,6 +118,26 @@ class PendingDiff:
 
 def diff_path(diff_id: str) -> str:
     return f"{DIFFS_DIR}/{diff_id}.json"
+
+
+def archive_path(diff_id: str) -> str:
+    """Decided diffs leave `pending_diffs/` for one JSON-lines file per day they were proposed (the id starts with
+    that day). Keeping one file per diff forever would make every commit's index and trees grow with history."""
+    return f"{ARCHIVE_DIR}/{diff_id[0:4]}-{diff_id[4:6]}-{diff_id[6:8]}.jsonl"
+
+
+def parse_archive(text: str | None) -> list[PendingDiff]:
+    return [PendingDiff.from_json(line) for line in (text or "").split("\n") if line.strip()]
+
+
+def find_in_archive(text: str | None, diff_id: str) -> PendingDiff | None:
+    needle = f'"id": "{diff_id}"'
+    for line in (text or "").split("\n"):
+        if needle in line:
+            diff = PendingDiff.from_json(line)
+            if diff.id == diff_id:
+                return diff
+    return None
 
 
 def index_entry(diff: PendingDiff) -> dict[str, str]:

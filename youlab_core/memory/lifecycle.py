@@ -61,8 +61,10 @@ class DiffLifecycle:
     # provided by StudentMemory
     def _now(self) -> datetime: ...
     def _doc(self, course: Course, block: str) -> BlockDoc: ...
-    def _block_files(self, course: Course, doc: BlockDoc) -> dict[str, str]: ...
+    def _block_files(self, course: Course, doc: BlockDoc) -> dict[str, str | None]: ...
     def _load_diff(self, diff_id: str) -> PendingDiff: ...
+    def _all_diffs(self) -> list[PendingDiff]: ...
+    def _decision_files(self, decided: list[PendingDiff], index: dict[str, dict[str, str]]) -> dict[str, str | None]: ...
 
     # ---- propose -----------------------------------------------------------------------------------------------------
 
@@ -168,26 +170,25 @@ class DiffLifecycle:
             doc.values[diff.field], doc.types[diff.field] = value, spec.type
             files = self._block_files(course, doc)
             index = parse_index(self.repo.read_text(PENDING_INDEX))
-            index.pop(diff.id, None)
-            superseded = []
-            for other_id, entry in list(index.items()):
-                if (entry["course"], entry["block"], entry["field"]) == (diff.course, diff.block, diff.field):
-                    other = self._load_diff(other_id).decided(
-                        DiffStatus.superseded, at=now, by=reviewer, note=f"superseded by {diff.id}"
-                    )
-                    files[other.path()] = other.to_json()
-                    superseded.append(other_id)
-                    del index[other_id]
-            files[PENDING_INDEX] = render_index(index)
-            # The applied commit's id is only known once the commit exists, and this file is part of it: the file keeps
-            # applied_commit empty and readers fill it in from git (the last commit that touched the file).
             approved = diff.decided(DiffStatus.approved, at=now, by=reviewer, note=note)
-            files[diff.path()] = approved.to_json()
+            decided = [approved]
+            for other_id, entry in index.items():
+                if other_id != diff.id and (entry["course"], entry["block"], entry["field"]) == (
+                    diff.course, diff.block, diff.field
+                ):
+                    other = self._load_diff(other_id)
+                    decided.append(other.decided(DiffStatus.superseded, at=now, by=reviewer, note=f"superseded by {diff.id}"))
+            superseded = [d.id for d in decided[1:]]
+            # The applied commit's id is only known once the commit exists, and the archive line is part of it: the
+            # line keeps applied_commit empty and readers fill it in from git (the commit's subject names the diff).
+            files.update(self._decision_files(decided, index))
             lines = [f"Approve {diff.id}: {diff.operation.value} of {diff.target}", "", _short(value, 400), ""]
             if superseded:
                 lines.append(f"Supersedes: {', '.join(superseded)}")
             lines += [f"Youlab-Diff: {diff.id}", f"Youlab-Reviewer: {reviewer}"]
-            sha = self.repo.commit(files, message="\n".join(lines), author=f"agent:{diff.agent}", committer=reviewer, when=self._now())
+            sha = self.repo.commit(
+                files, message="\n".join(lines), author=f"agent:{diff.agent}", committer=reviewer, when=now
+            )
             approved = approved.decided(DiffStatus.approved, at=now, by=reviewer, note=note, commit=sha)
         self.store.notify_approved(self.user_id, course, approved)
         return approved
@@ -202,7 +203,8 @@ class DiffLifecycle:
         """The diff, if it can still be decided (expiring it first if it is too old)."""
         diff = self._load_diff(diff_id)
         if diff.status is DiffStatus.pending and self._is_expired(diff, self._now()):
-            diff = self._close(diff, DiffStatus.expired, "system:expiry", f"pending for more than {self.store.expiry_days} days")
+            note = f"pending for more than {self.store.expiry_days} days"
+            diff = self._close(diff, DiffStatus.expired, "system:expiry", note)
         if diff.status is DiffStatus.stale:
             raise StaleDiff(f"{closed_reason(diff)} {diff.review_note}".strip())
         if diff.status is not DiffStatus.pending:
@@ -211,11 +213,9 @@ class DiffLifecycle:
 
     def _close(self, diff: PendingDiff, status: DiffStatus, by: str, note: str) -> PendingDiff:
         closed = diff.decided(status, at=self._now(), by=by, note=note)
-        index = parse_index(self.repo.read_text(PENDING_INDEX))
-        index.pop(diff.id, None)
-        files = {closed.path(): closed.to_json(), PENDING_INDEX: render_index(index)}
+        files = self._decision_files([closed], parse_index(self.repo.read_text(PENDING_INDEX)))
         verb = {DiffStatus.rejected: "Reject", DiffStatus.stale: "Mark stale", DiffStatus.expired: "Expire"}[status]
-        message = f"{verb} {diff.id} ({diff.target})\n\n{note}\n\nYoulab-Diff: {diff.id}\nYoulab-Reviewer: {by}".rstrip()
+        message = f"{verb} {diff.id} ({diff.target})\n\n{note}\n\nYoulab-Diff: {diff.id}\nYoulab-Reviewer: {by}"
         self.repo.commit(files, message=message, author=by, when=self._now())
         return closed
 
@@ -233,16 +233,12 @@ class DiffLifecycle:
             old = [i for i, e in index.items() if now - datetime.fromisoformat(e["created_at"]) > limit]
             if not old:
                 return []
-            files = {}
-            expired = []
-            for diff_id in old:
-                diff = self._load_diff(diff_id).decided(
-                    DiffStatus.expired, at=now, by="system:expiry", note=f"pending for more than {self.store.expiry_days} days"
-                )
-                files[diff.path()] = diff.to_json()
-                expired.append(diff)
-                del index[diff_id]
-            files[PENDING_INDEX] = render_index(index)
+            note = f"pending for more than {self.store.expiry_days} days"
+            expired = [
+                self._load_diff(diff_id).decided(DiffStatus.expired, at=now, by="system:expiry", note=note)
+                for diff_id in old
+            ]
+            files = self._decision_files(expired, index)
             message = f"Expire {len(old)} pending diff(s)\n\n" + "\n".join(f"Youlab-Diff: {i}" for i in old)
             self.repo.commit(files, message=message, author="system:expiry", when=self._now())
         return expired
@@ -254,7 +250,7 @@ class DiffLifecycle:
         with self.repo.locked(exclusive=False):
             diff = self._load_diff(diff_id)
             if diff.status is DiffStatus.approved and not diff.applied_commit:
-                diff = replace(diff, applied_commit=self.repo.last_commit_touching(diff.path()))
+                diff = replace(diff, applied_commit=self.repo.approval_commit(diff.id))
             return diff
 
     def list_diffs(
@@ -266,7 +262,7 @@ class DiffLifecycle:
         field: str | None = None,
     ) -> list[PendingDiff]:
         """Diffs matching every filter given, newest first. Pending diffs come from the pending index; other
-        statuses read every diff file (that is the whole audit trail, so it grows with history)."""
+        statuses read the archive too (the whole audit trail, so that grows with history)."""
         status = DiffStatus(status) if status is not None else None
         course_id = course.id if isinstance(course, Course) else course
         wanted = {"agent": agent, "course": course_id, "block": block, "field": field}
@@ -274,9 +270,9 @@ class DiffLifecycle:
             if status is DiffStatus.pending:
                 index = parse_index(self.repo.read_text(PENDING_INDEX))
                 ids = [i for i, e in index.items() if all(v is None or e[k] == v for k, v in wanted.items())]
+                diffs = [self._load_diff(i) for i in ids]
             else:
-                ids = [name[:-5] for name in self.repo.list_dir("pending_diffs") if name.endswith(".json")]
-            diffs = [self._load_diff(i) for i in ids]
+                diffs = self._all_diffs()
             if any(d.status is DiffStatus.approved and not d.applied_commit for d in diffs):
                 applied = self.repo.approval_commits()
                 diffs = [

@@ -42,7 +42,8 @@ _README = """# Your YouLab memory
 This folder is a git repository that holds what YouLab's background agents have learned with you.
 
 - `memory-blocks/<course>/<block>.md`: one file per memory block, one `## field` section per field.
-- `pending_diffs/<id>.json`: every change an agent proposed, and what was decided about it.
+- `pending_diffs/<id>.json`: each change an agent proposed that waits for your decision.
+- `pending_diffs/archive/<day>.jsonl`: decided changes (approved, rejected, ...), one per line, by the day proposed.
 
 Every change is a commit: `git log` shows who proposed what, and who approved or rejected it.
 """
@@ -165,11 +166,11 @@ class StudentRepo:
             warnings.simplefilter("ignore", DeprecationWarning)
             return git.Repo(self.path, odbt=GitDB)
 
-    def last_commit_touching(self, relpath: str) -> str:
-        """The newest commit that changed `relpath` (one `git rev-list`)."""
+    def approval_commit(self, diff_id: str) -> str:
+        """The commit that approved `diff_id` (one `git log`; its subject names the diff)."""
         repo = self.open_git()
         try:
-            return repo.git.rev_list("-n", "1", BRANCH, "--", relpath).strip()
+            return repo.git.log(BRANCH, "-n", "1", "--format=%H", "-F", f"--grep=Approve {diff_id}:").strip()
         finally:
             repo.close()
 
@@ -190,10 +191,10 @@ class StudentRepo:
     # ---- writing ---------------------------------------------------------------------------------------------------
 
     def commit(
-        self, files: dict[str, str], *, message: str, author: str, committer: str | None = None, when: datetime
+        self, files: dict[str, str | None], *, message: str, author: str, committer: str | None = None, when: datetime
     ) -> str:
-        """Write `files` (relative path -> new text) and commit them as one commit dated `when`. Call with the
-        exclusive lock held. Returns the new commit id."""
+        """Write `files` (relative path -> new text, or None to delete the file) and commit them as one commit dated
+        `when`. Call with the exclusive lock held. Returns the new commit id."""
         journal = {
             "files": files,
             "message": message,
@@ -207,13 +208,25 @@ class StudentRepo:
         return sha
 
     def _apply(self, journal: dict, *, replay: bool = False) -> str:
-        files: dict[str, str] = journal["files"]
-        for relpath, text in files.items():
-            atomic_write(self.path / relpath, text.encode("utf-8"))
+        files: dict[str, str | None] = journal["files"]
+        written = sorted(path for path, text in files.items() if text is not None)
+        deleted = sorted(path for path, text in files.items() if text is None)
+        for relpath in written:
+            atomic_write(self.path / relpath, files[relpath].encode("utf-8"))  # type: ignore[union-attr]
+        for relpath in deleted:
+            (self.path / relpath).unlink(missing_ok=True)
+        for folder in {(self.path / relpath).parent for relpath in deleted}:
+            if folder.exists():
+                fsync_dir(folder)
         repo = self.open_git()
         try:
             index = repo.index
-            index.add(sorted(files))
+            for relpath in deleted:  # in-process: IndexFile.remove would run `git rm`
+                index.entries.pop((relpath, 0), None)
+            if written:
+                index.add(written)  # also writes the index file
+            else:
+                index.write()
             if replay and repo.head.is_valid() and index.write_tree().binsha == repo.head.commit.tree.binsha:
                 return repo.head.commit.hexsha  # the commit was made before the interruption
             message = journal["message"] + ("\n\n(completed after an interruption)" if replay else "")

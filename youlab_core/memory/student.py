@@ -26,7 +26,19 @@ from .blocks import (
     to_block,
     unified,
 )
-from .diffs import PENDING_INDEX, DiffStatus, PendingDiff, diff_path, parse_index, render_index
+from .diffs import (
+    ARCHIVE_DIR,
+    DIFFS_DIR,
+    PENDING_INDEX,
+    DiffStatus,
+    PendingDiff,
+    archive_path,
+    diff_path,
+    find_in_archive,
+    parse_archive,
+    parse_index,
+    render_index,
+)
 from .lifecycle import DiffLifecycle
 from .repo import BRANCH, StudentRepo, validate_version
 from .values import check_value, same_value
@@ -93,32 +105,63 @@ class StudentMemory(DiffLifecycle):
             text = message or f"Edit {block}.{field}"
             return self.repo.commit(files, message=f"{text}\n\nYoulab-Author: {author}", author=author, when=self._now())
 
-    def _block_files(self, course: Course, doc: BlockDoc) -> dict[str, str]:
+    def _block_files(self, course: Course, doc: BlockDoc) -> dict[str, str | None]:
         doc.updated_at = self._now()
         return {block_path(course, doc.block): blockfile.render(doc)}
 
-    def _mark_stale(self, course: Course, block: str, new_values: dict[str, Any], *, by: str) -> dict[str, str]:
+    def _mark_stale(
+        self, course: Course, block: str, new_values: dict[str, Any], *, by: str
+    ) -> dict[str, str | None]:
         """Files that mark stale the pending diffs of these fields whose base value is no longer the field's value."""
         index = parse_index(self.repo.read_text(PENDING_INDEX))
-        files: dict[str, str] = {}
         now = self._now()
-        for diff_id, entry in list(index.items()):
+        stale = []
+        for diff_id, entry in index.items():
             if entry["course"] != course.id or entry["block"] != block or entry["field"] not in new_values:
                 continue
             diff = self._load_diff(diff_id)
             if not same_value(diff.current_value, new_values[diff.field]):
                 note = f"{diff.target} was changed by {by} before this change was reviewed"
-                files[diff_path(diff_id)] = diff.decided(DiffStatus.stale, at=now, by=by, note=note).to_json()
-                del index[diff_id]
-        if files:
-            files[PENDING_INDEX] = render_index(index)
+                stale.append(diff.decided(DiffStatus.stale, at=now, by=by, note=note))
+        return self._decision_files(stale, index) if stale else {}
+
+    def _decision_files(self, decided: list[PendingDiff], index: dict[str, dict[str, str]]) -> dict[str, str | None]:
+        """The changes that record decided diffs: each leaves `pending_diffs/<id>.json` and the pending index, and is
+        appended to its day's archive file."""
+        files: dict[str, str | None] = {}
+        for diff in decided:
+            index.pop(diff.id, None)
+            files[diff_path(diff.id)] = None
+            archive = archive_path(diff.id)
+            if archive not in files:
+                files[archive] = self.repo.read_text(archive) or ""
+            files[archive] = (files[archive] or "") + diff.to_json_line()
+        files[PENDING_INDEX] = render_index(index)
         return files
 
     def _load_diff(self, diff_id: str) -> PendingDiff:
         text = self.repo.read_text(diff_path(diff_id))
-        if text is None:
+        if text is not None:
+            return PendingDiff.from_json(text)
+        found = find_in_archive(self.repo.read_text(archive_path(diff_id)), diff_id)
+        if found is None:
             raise NotFound(f"student {self.user_id!r} has no pending diff {diff_id!r}")
-        return PendingDiff.from_json(text)
+        return found
+
+    def _all_diffs(self) -> list[PendingDiff]:
+        """Every diff, pending and decided (reads the whole archive: this is the audit trail)."""
+        pending = [
+            PendingDiff.from_json(self.repo.read_text(f"{DIFFS_DIR}/{name}") or "")
+            for name in self.repo.list_dir(DIFFS_DIR)
+            if name.endswith(".json")
+        ]
+        decided = [
+            diff
+            for name in self.repo.list_dir(ARCHIVE_DIR)
+            if name.endswith(".jsonl")
+            for diff in parse_archive(self.repo.read_text(f"{ARCHIVE_DIR}/{name}"))
+        ]
+        return pending + decided
 
     def _head(self) -> str:
         repo = self.repo.open_git()

@@ -152,7 +152,10 @@ class Scheduler:
     async def execute(self, work: DueWork) -> dict[str, str]:
         """Call the handler for a claimed batch and settle every claim; returns the failures by user id."""
         run_ids = [c.run_id for c in work.claims]
-        await asyncio.to_thread(self.store.set_run_status, run_ids, "running", now=self.clock.now())
+        try:
+            await asyncio.to_thread(self.store.set_run_status, run_ids, "running", now=self.clock.now())
+        except Exception:
+            log.exception("task %r: could not mark %d run(s) running; running them anyway", work.task, len(run_ids))
         users = set(work.user_ids)
         try:
             await self.handler(work)
@@ -165,7 +168,11 @@ class Scheduler:
         except Exception as exc:
             log.exception("task %r: handler failed for a batch of %d", work.task, len(users))
             failures = {u: f"{type(exc).__name__}: {exc}" for u in users}
-        await asyncio.to_thread(self._settle, work, failures)
+        try:
+            await asyncio.to_thread(self._settle, work, failures)
+        except Exception:
+            # The claims stay held until their lease expires; then the work is taken over and runs again.
+            log.exception("task %r: could not record the outcome of %d run(s)", work.task, len(users))
         return failures
 
     def _release(self, work: DueWork) -> None:

@@ -3,19 +3,24 @@ is one conditional UPDATE (or upsert) that re-checks the due time and the lease 
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, and_, bindparam, case, func, literal, null, or_, select, update
+from sqlalchemy import Float, and_, bindparam, case, func, literal, null, or_, select, tuple_, update
+from sqlalchemy.exc import OperationalError
 
 from .records import ClaimedRow, from_epoch, to_epoch
 from .sql_base import SqlBase, least
 from .tables import activity, trigger_state
 
 ts = trigger_state
+log = logging.getLogger(__name__)
+SETTLE_ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -137,12 +142,15 @@ class ClaimStoreMixin(SqlBase):
     def renew_claims(self, owner: str, tokens: Sequence[str], expires_at: datetime) -> int:
         if not tokens:
             return 0
+        mine = and_(ts.c.claim_owner == owner, ts.c.claim_token.in_(list(tokens)))
+        where: Any = mine
+        if self.dialect == "postgresql":
+            # Lock in (task, user) order, the order settle_claims uses, so the two never deadlock.
+            locked = select(ts.c.task, ts.c.user_id).where(mine).order_by(ts.c.task, ts.c.user_id).with_for_update()
+            picked = locked.cte("locked").prefix_with("MATERIALIZED")
+            where = and_(mine, tuple_(ts.c.task, ts.c.user_id).in_(select(picked.c.task, picked.c.user_id)))
         with self.engines.write.begin() as conn:
-            return conn.execute(
-                update(ts)
-                .where(ts.c.claim_owner == owner, ts.c.claim_token.in_(list(tokens)))
-                .values(claim_expires_at=to_epoch(expires_at))
-            ).rowcount
+            return conn.execute(update(ts).where(where).values(claim_expires_at=to_epoch(expires_at))).rowcount
 
     def _complete_stmt(self, task: str, c: Completion) -> Any:
         rerun = ts.c.rerun_due_at
@@ -178,21 +186,31 @@ class ClaimStoreMixin(SqlBase):
         return bool(self.settle_claims(task, [done], []))
 
     def settle_claims(self, task: str, completions: Sequence[Completion], retries: Sequence[Retry]) -> set[str]:
-        """Finish and reschedule many claims in one transaction; returns the users whose claim was still ours."""
-        settled: set[str] = set()
-        with self.engines.write.begin() as conn:
-            for c in completions:
-                if conn.execute(self._complete_stmt(task, c)).rowcount == 1:
-                    settled.add(c.user_id)
-            for r in retries:
-                stmt = (
-                    update(ts)
-                    .where(ts.c.task == task, ts.c.user_id == r.user_id, ts.c.claim_token == r.token)
-                    .values(**_CLEAR_CLAIM, next_due_at=to_epoch(r.retry_at))
-                )
-                if conn.execute(stmt).rowcount == 1:
-                    settled.add(r.user_id)
-        return settled
+        """Finish and reschedule many claims in one transaction; returns the users whose claim was still ours.
+
+        Rows are updated in user order (see renew_claims). A transient database error (deadlock, busy) is retried
+        a few times: a run that finished but could not be recorded would otherwise run again after its lease.
+        """
+        steps: list[tuple[str, Any]] = [(c.user_id, self._complete_stmt(task, c)) for c in completions]
+        for r in retries:
+            steps.append((r.user_id, update(ts)
+                          .where(ts.c.task == task, ts.c.user_id == r.user_id, ts.c.claim_token == r.token)
+                          .values(**_CLEAR_CLAIM, next_due_at=to_epoch(r.retry_at))))
+        steps.sort(key=lambda step: step[0])
+        for attempt in range(1, SETTLE_ATTEMPTS + 1):
+            try:
+                settled: set[str] = set()
+                with self.engines.write.begin() as conn:
+                    for user_id, stmt in steps:
+                        if conn.execute(stmt).rowcount == 1:
+                            settled.add(user_id)
+                return settled
+            except OperationalError:
+                if attempt == SETTLE_ATTEMPTS:
+                    raise
+                log.warning("settling %d claim(s) of task %r failed (attempt %d); retrying", len(steps), task, attempt)
+                time.sleep(0.05 * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def retry_claim(self, task: str, user_id: str, token: str, retry_at: datetime) -> bool:
         return bool(self.settle_claims(task, [], [Retry(user_id, token, retry_at)]))
