@@ -34,7 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--openwebui-api-key", default=None, help="an ADMIN's API key (or $YOULAB_OPENWEBUI_API_KEY)")
     run.add_argument("--honcho-url", default=None, help="ask Honcho instead of the LLM over Open WebUI chats")
     run.add_argument("--concurrency", type=int, default=None, help="students at once (default: runner_concurrency, 8)")
-    run.add_argument("--no-threads", action="store_true", help="do not write run threads into Open WebUI")
+    run.add_argument("--openwebui-db", action="store_true",
+                     help="read chats from, and write run threads into, Open WebUI's own database (this process "
+                          "must have its DATA_DIR or DATABASE_URL and WEBUI_SECRET_KEY in the environment)")
     run.add_argument("--details", action="store_true", help="print every student's questions, answers and changes")
     run.set_defaults(handler=run_command)
 
@@ -113,8 +115,7 @@ async def _run(args: argparse.Namespace) -> int:
                 raise ConfigError([ConfigIssue("settings", "openwebui_api_key",
                                                "reading students' chats over REST needs an admin API key")])
             client = OpenWebUIClient(settings.openwebui_url, token=key, timeout=settings.call_timeout_seconds)
-        runner = build_runner(settings, registry, state, rest_client=client,
-                              write_threads=False if args.no_threads else None)
+        runner = build_runner(settings, registry, state, rest_client=client, use_openwebui_db=args.openwebui_db)
         if args.all:
             students = await asyncio.to_thread(
                 Scheduler(state, registry, runner.handler, settings).covered_students, task.name)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 from ..config import CourseRegistry
@@ -16,23 +17,28 @@ from .runner import Runner, ThreadWriter
 log = logging.getLogger(__name__)
 
 
-def openwebui_db_available(settings: Any) -> bool:
-    """Whether this process can open Open WebUI's own database (DATABASE_URL, or webui.db in DATA_DIR)."""
+def openwebui_db_available() -> bool:
+    """Whether this process was pointed at Open WebUI's own database: DATABASE_URL, or DATA_DIR holding webui.db.
+
+    Only explicit environment counts (not a default ./.data that may belong to a different instance), since reading
+    chats or writing threads there is only right for the Open WebUI this deployment runs.
+    """
     try:
         import open_webui  # noqa: F401
     except ImportError:
         return False
-    return bool(os.environ.get("DATABASE_URL")) or (settings.data_dir / "webui.db").exists()
+    data_dir = os.environ.get("DATA_DIR")
+    return bool(os.environ.get("DATABASE_URL")) or bool(data_dir and (Path(data_dir) / "webui.db").exists())
 
 
 def build_runner(settings: Any, registry: CourseRegistry, state: Any, *, memory: Any = None, llm: Any = None,
-                 rest_client: Any = None, thread_writer: ThreadWriter | None = None,
-                 write_threads: bool | None = None) -> Runner:
+                 rest_client: Any = None, use_openwebui_db: bool = False,
+                 thread_writer: ThreadWriter | None = None) -> Runner:
     """A Runner from settings: memory store (+ Letta sync when configured), LLM endpoint, dialectic, threads.
 
     Messages are read over REST when `rest_client` (an admin OpenWebUIClient) is given, else from Open WebUI's
-    database when this process can open it. Threads are written into Open WebUI's database when it can be opened
-    (`write_threads=None` means: when available); otherwise the report exists only as the run's output.
+    database with `use_openwebui_db` (then run threads are written there too, unless a `thread_writer` is given).
+    Without either, the report is the run's only output.
     """
     from ..dialectic import InProcessMessageSource, RestMessageSource, make_dialectic
     from ..llm import make_llm
@@ -46,16 +52,15 @@ def build_runner(settings: Any, registry: CourseRegistry, state: Any, *, memory:
             memory.add_listener(LettaSync(settings, memory, state, registry=registry))
     if llm is None and (settings.llm_base_url or not settings.honcho_url):
         llm = make_llm(settings)  # ConfigError naming the missing setting when there is none
-    db_ok = openwebui_db_available(settings)
     if rest_client is not None:
         source: Any = RestMessageSource(rest_client)
-    elif db_ok:
+    elif use_openwebui_db:
         source = InProcessMessageSource()
     else:
         source = None
     registry_check = state.is_agent_thread if state is not None else None
     dialectic = make_dialectic(settings, llm=llm, source=source, is_agent_thread=registry_check)
-    if thread_writer is None and (write_threads or (write_threads is None and db_ok)):
+    if thread_writer is None and use_openwebui_db:
         from ..threads import OpenWebUIChats, ThreadWriter as OpenWebUIThreadWriter
         from ..threads.runner_writer import RunnerThreadWriter
 
@@ -66,4 +71,4 @@ def build_runner(settings: Any, registry: CourseRegistry, state: Any, *, memory:
 
 def make_handler(settings: Any, registry: CourseRegistry, store: Any) -> Any:
     """The handler `youlab scheduler` hands due work to (see youlab_core.scheduler)."""
-    return build_runner(settings, registry, store).handler
+    return build_runner(settings, registry, store, use_openwebui_db=openwebui_db_available()).handler
