@@ -180,3 +180,33 @@ async def test_async_sdk(honcho_server):
         await session.aio.add_messages([student.message(str(i)) for i in range(101)])
     with pytest.raises(UnprocessableEntityError):
         await honcho.aio.peer("bad id")
+
+
+def test_dialectic_about_a_target_reads_the_targets_messages(populated):
+    honcho, student = populated
+    tutor = honcho.peer("assistant")
+    assert tutor.chat("What grows?", target=student) == "Tomatoes grow there."
+    assert student.chat("What grows?", target="assistant") == "What grows in the garden?"
+
+
+def test_outage_that_drops_connections(populated, honcho_server):
+    from honcho.http.exceptions import ConnectionError as HonchoConnectionError
+
+    honcho, student = populated
+    honcho_server.down(close=True)
+    with pytest.raises(HonchoConnectionError):
+        honcho.session("chat_c1").add_messages([student.message("lost?")])
+    honcho_server.up()
+    honcho.session("chat_c1").add_messages([student.message("kept")])
+    assert [m["content"] for m in honcho_server.store.messages[("youlab", "chat_c1")]][-1] == "kept"
+    assert "lost?" not in [m["content"] for m in honcho_server.store.messages[("youlab", "chat_c1")]]
+
+
+async def test_async_sdk_sees_a_slow_server_time_out(honcho_server):
+    from honcho.http.exceptions import TimeoutError as HonchoTimeoutError
+
+    honcho = client(honcho_server)
+    student = await honcho.aio.peer("student_u3")
+    honcho_server.set_latency(0.5, kind="chat")
+    with pytest.raises(HonchoTimeoutError):
+        await student.aio.chat("anything", timeout=0.1)
