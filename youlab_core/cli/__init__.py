@@ -16,6 +16,8 @@ COMMAND_MODULES = [
     "patch_cmd",
     "install_cmd",
     "run_cmd",
+    "scheduler_cmd",
+    "runs_cmd",
 ]
 
 

@@ -47,6 +47,7 @@ class Scheduler:
         clock: Clock | None = None,
         group_resolver: GroupResolver | None = None,
         owner: str | None = None,
+        reload_registry: bool = False,
     ):
         self.store = store
         self.registry = registry
@@ -55,6 +56,7 @@ class Scheduler:
         self.clock = clock or SystemClock()
         self.resolver = group_resolver
         self.owner = owner or default_owner()
+        self.reload_registry = reload_registry  # re-read changed course files every tick (`youlab scheduler`)
         self.planner = Planner(store, registry, self.settings, self.owner, group_resolver)
         self._inflight: dict[asyncio.Task[dict[str, str]], DueWork] = {}
         self._stopping = False
@@ -72,6 +74,8 @@ class Scheduler:
         return works
 
     def _plan_and_claim(self, now: datetime, capacity: int) -> list[DueWork]:
+        if self.reload_registry:
+            self.registry.reload()  # cheap when nothing changed (a digest per file); a broken file keeps its last good version
         self.planner.plan(now)
         if capacity <= 0 or self._stopping:
             return []

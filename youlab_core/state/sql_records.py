@@ -40,8 +40,11 @@ class RecordStoreMixin(SqlBase):
     # --- run records ---
     def create_runs(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
+            # executemany takes its columns from the first row: give every row the same keys.
+            keys = {k for row in rows for k in row}
+            full = [{k: row.get(k) for k in keys} for row in rows]
             with self.engines.write.begin() as conn:
-                conn.execute(runs.insert(), list(rows))
+                conn.execute(runs.insert(), full)
 
     def set_run_status(
         self, run_ids: Sequence[str], status: str, *, error: str | None = None, now: datetime | None = None, attempts: int | None = None,
