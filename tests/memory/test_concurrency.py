@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -44,6 +45,7 @@ def test_concurrent_read_modify_approve_from_processes_loses_no_update(tmp_path:
 def test_threads_of_one_process_are_serialised_too(store: MemoryStore, course: Course) -> None:
     memory = store.student("s1")
     errors: list[BaseException] = []
+    cwd = os.getcwd()  # GitPython's IndexFile.add(paths) chdirs; the store must never do that to other threads
 
     def work(n: int) -> None:
         try:
@@ -52,6 +54,7 @@ def test_threads_of_one_process_are_serialised_too(store: MemoryStore, course: C
                                       operation="replace", proposed_value=n, reasoning="", confidence="low",
                                       source_query="")
                 assert memory.get_diff(diff.id).status in (DiffStatus.pending, DiffStatus.superseded)
+                assert os.getcwd() == cwd
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 

@@ -50,11 +50,18 @@ def check_consistent(memory: StudentMemory, repo: Path) -> None:
     assert not (repo / ".git" / "index.lock").exists()
     assert_clean_worktree(repo)
     assert_fsck_clean(repo)
-    index = parse_index((repo / PENDING_INDEX).read_text())
+    index_file = repo / PENDING_INDEX
+    index = parse_index(index_file.read_text() if index_file.exists() else None)
     pending = {d.id for d in memory.list_diffs() if d.status is DiffStatus.pending}
     assert set(index) == pending
     tracked = set(git(repo, "ls-files", "pending_diffs").split())
-    assert tracked == {f"pending_diffs/{d.id}.json" for d in memory.list_diffs()}
+    assert {t for t in tracked if not t.startswith("pending_diffs/archive/")} == {
+        f"pending_diffs/{i}.json" for i in pending
+    }
+    archived = [line for t in tracked if t.startswith("pending_diffs/archive/")
+                for line in (repo / t).read_text().splitlines()]
+    all_ids = [d.id for d in memory.list_diffs()]
+    assert len(all_ids) == len(set(all_ids)) == len(pending) + len(archived)  # each diff in exactly one place
 
 
 POINTS_THAT_COMMIT = ["after-journal", "after-first-file", "mid-file", "mid-index-write", "before-commit", "after-commit"]

@@ -65,7 +65,13 @@ def test_approving_a_replace_applies_exactly_that_field(store: MemoryStore, cour
     assert diff.id in subject
     assert approved.applied_commit == sha == memory.get_diff(diff.id).applied_commit
     assert [d.applied_commit for d in memory.list_diffs(status="approved")] == [sha]
-    assert git(repo_of(store), "show", "--stat", "--format=", "HEAD").count("|") == 3  # block, diff file, index
+    changed_files = git(repo_of(store), "show", "--name-status", "--format=", "HEAD").split("\n")
+    assert sorted(filter(None, changed_files)) == [
+        "A\tpending_diffs/archive/2026-03-01.jsonl",  # the decided diff moved to its day's archive
+        "D\tpending_diffs/" + diff.id + ".json",
+        "M\tmemory-blocks/typed-course/profile.md",
+        "M\tpending_index.json",
+    ]
     assert_clean_worktree(repo_of(store))
     assert_fsck_clean(repo_of(store))
 

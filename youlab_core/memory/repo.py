@@ -22,12 +22,15 @@ import secrets
 import shutil
 import warnings
 from collections.abc import Iterator
+from io import BytesIO
 from datetime import datetime
 from pathlib import Path
 
 import git
-from git import Actor
+from git import Actor, Blob, IndexFile
 from git.db import GitDB
+from git.index.typ import BaseIndexEntry, IndexEntry
+from gitdb.base import IStream
 
 from ..errors import NotFound
 
@@ -54,6 +57,13 @@ def actor(who: str) -> Actor:
     """A git identity for an author string such as 'agent:progression-grader' or 'student:42'."""
     local = re.sub(r"[^A-Za-z0-9._+-]+", ".", who).strip(".") or "unknown"
     return Actor(who, f"{local}@youlab.invalid")
+
+
+def stage(repo: git.Repo, index: IndexFile, relpath: str, data: bytes) -> None:
+    """Store `data` as a blob and stage it at `relpath`. GitPython's `IndexFile.add(paths)` would do the same but
+    changes the process's working directory while it runs (os.chdir), which breaks every other thread."""
+    stored = repo.odb.store(IStream(Blob.type, len(data), BytesIO(data)))
+    index.entries[(relpath, 0)] = IndexEntry.from_base(BaseIndexEntry((0o100644, stored.binsha, 0, relpath)))
 
 
 def fsync_dir(path: Path) -> None:
@@ -108,9 +118,12 @@ class StudentRepo:
             for name, text in (("README.md", _README), (".gitignore", _GITIGNORE)):
                 atomic_write(staging / name, text.encode())
             (staging / ".git" / LOCK_FILE).touch()
-            repo.index.add(["README.md", ".gitignore"])
+            index = repo.index
+            for name, text in (("README.md", _README), (".gitignore", _GITIGNORE)):
+                stage(repo, index, name, text.encode())
+            index.write()
             who = actor(f"system:create for {owner}")
-            repo.index.commit("Create this student's memory", author=who, committer=who, skip_hooks=True)
+            index.commit("Create this student's memory", author=who, committer=who, skip_hooks=True)
             repo.close()
             try:
                 os.rename(staging, self.path)
@@ -223,10 +236,9 @@ class StudentRepo:
             index = repo.index
             for relpath in deleted:  # in-process: IndexFile.remove would run `git rm`
                 index.entries.pop((relpath, 0), None)
-            if written:
-                index.add(written)  # also writes the index file
-            else:
-                index.write()
+            for relpath in written:
+                stage(repo, index, relpath, files[relpath].encode("utf-8"))  # type: ignore[union-attr]
+            index.write()
             if replay and repo.head.is_valid() and index.write_tree().binsha == repo.head.commit.tree.binsha:
                 return repo.head.commit.hexsha  # the commit was made before the interruption
             message = journal["message"] + ("\n\n(completed after an interruption)" if replay else "")
