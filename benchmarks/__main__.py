@@ -16,7 +16,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer repeats (a smoke run)")
     parser.add_argument("areas", nargs="*", help="only these modules (e.g. memory state)")
     args = parser.parse_args()
-    names = sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name.startswith("bench_"))
+    package = importlib.import_module("benchmarks")  # run as `python -m benchmarks`, this module is __main__
+    names = sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name.startswith("bench_"))
     if args.areas:
         names = [n for n in names if n.removeprefix("bench_") in args.areas]
     rows: list[Row] = []
@@ -24,7 +25,7 @@ def main() -> int:
     for name in names:
         print(f"running {name} ...", file=sys.stderr, flush=True)
         try:
-            rows.extend(importlib.import_module(f"{__name__}.{name}").run(args.quick))
+            rows.extend(importlib.import_module(f"benchmarks.{name}").run(args.quick))
         except Exception:
             failed = True
             traceback.print_exc()
