@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -55,9 +56,9 @@ class _CountingLLM(LLM):
         return completion
 
 
-async def _finish_even_if_cancelled(fn: Callable[[], Any]) -> Any:
+async def _finish_even_if_cancelled(executor: ThreadPoolExecutor, fn: Callable[[], Any]) -> Any:
     """Run a blocking memory write in a thread; if the run is cancelled meanwhile, wait for the write to end first."""
-    future = asyncio.ensure_future(asyncio.to_thread(fn))
+    future = asyncio.get_running_loop().run_in_executor(executor, fn)
     try:
         return await asyncio.shield(future)
     except asyncio.CancelledError:
@@ -95,6 +96,9 @@ class Runner:
         self.thread_writer = thread_writer
         self.clock = clock
         self._slots = asyncio.Semaphore(settings.runner_concurrency)
+        # Memory and state store calls block (git, SQL): they get their own threads, one per student slot, rather
+        # than the event loop's small shared default pool (Open WebUI's, when we run inside it).
+        self._io = ThreadPoolExecutor(max_workers=settings.runner_concurrency + 2, thread_name_prefix="youlab-runner")
         self._scheduler: Any = None
 
     # Entry points --------------------------------------------------------------------------------------------
@@ -270,7 +274,7 @@ class Runner:
         def counted() -> None:
             result.merge_attempts += 1
         for attempt in range(2):  # once more if the field changed between reading it and proposing
-            current = await asyncio.to_thread(memory.read_field, course, query.block, query.field)
+            current = await self._blocking(memory.read_field, course, query.block, query.field)
             merged = await call_with_retries(
                 lambda: merge_insight(query.merge, spec, current, insight, llm=llm, field_name=query.field,
                                       timeout=s.call_timeout_seconds),
@@ -279,7 +283,7 @@ class Runner:
             if merged is None:
                 result.skipped_reason = "the answer adds nothing to the field"
                 return
-            same = await asyncio.to_thread(self._already_pending, memory, course, query, merged.value)
+            same = await self._blocking(self._already_pending, memory, course, query, merged.value)
             if same is not None:
                 # A retried run (or a second run before the student reviewed) proposes what is already pending:
                 # show that diff again rather than stacking identical ones.
@@ -287,7 +291,7 @@ class Runner:
                                                merged.value, same.reasoning, same.id, same.note, reused=True)
                 return
             try:
-                diff = await _finish_even_if_cancelled(lambda: memory.propose(
+                diff = await _finish_even_if_cancelled(self._io, lambda: memory.propose(
                     course, agent=task.name, run_id=run_id, block=query.block, field=query.field,
                     operation=merged.operation, proposed_value=merged.value, reasoning=reasoning,
                     confidence="medium", source_query=query.question, note=merged.note, based_on=current))
@@ -313,11 +317,15 @@ class Runner:
         if self.state is None or not run_id:
             return
         try:
-            await asyncio.to_thread(lambda: self.state.update_run(run_id, **fields))
+            await self._blocking(lambda: self.state.update_run(run_id, **fields))
         except Exception:
             log.exception("run record %s could not be updated", run_id)
 
+    async def _blocking(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._io, lambda: fn(*args))
+
     async def aclose(self) -> None:
+        self._io.shutdown(wait=False)
         await self.dialectic.aclose()
         close = getattr(self.llm, "aclose", None)
         if close is not None:
