@@ -188,8 +188,8 @@ async def run_by_hand(bundle: Bundle, task_name: str, user: dict[str, Any], text
 def render_summary(title: str, report: Any, problems: list[str]) -> str:
     lines = [f"## {title}: manual run", ""]
     lines.append(
-        f"{len(report.students)} student(s): {len(report.succeeded)} succeeded, {len(report.failed)} failed, "
-        f"{len(report.skipped)} skipped; {report.diffs_proposed} change(s) proposed."
+        f"{len(report.students)} student(s): {report.succeeded} succeeded, {report.failed} failed, "
+        f"{report.skipped} skipped; {report.diffs_proposed} change(s) proposed."
     )
     lines.append("")
     for s in report.students:

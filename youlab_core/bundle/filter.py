@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..guard import read_only_message
-from ..threads.model import task_of_model
+from ..threads.model import agent_model_id, task_of_model
 from .activity import Job
 from .context import Bundle
 
@@ -65,6 +65,7 @@ async def inlet(bundle: Bundle, body: dict[str, Any], *, user: dict[str, Any], m
     info = await bundle.guard.is_agent_thread(chat_id, user_id, model_id=model_id)
     if info is not None:
         log.info("refused a message into agent thread %s (%s)", info.chat_id, ",".join(info.sources))
+        await _keep_agent_model(bundle, info, model_id)
         raise ReadOnlyThread(read_only_message(info))
 
     if is_uncounted_call(body, metadata, model_id) or not user_id:
@@ -87,6 +88,17 @@ async def inlet(bundle: Bundle, body: dict[str, Any], *, user: dict[str, Any], m
         except Exception:
             log.exception("YouLab could not add approved memory to the system prompt for user %s", user_id)
     return body
+
+
+async def _keep_agent_model(bundle: Bundle, info: Any, requested_model: str) -> None:
+    """Open WebUI stores the refused turn and sets `chat.models` to the requested model BEFORE filters run; put the
+    agent model back so the thread keeps showing (and being recognised) as the agent's."""
+    if info.task == "unknown" or task_of_model(requested_model) == info.task:
+        return
+    try:
+        await bundle.backend.update_chat_json(info.chat_id, {"models": [agent_model_id(info.task)]})
+    except Exception:
+        log.warning("could not restore the agent model of thread %s", info.chat_id, exc_info=True)
 
 
 async def outlet(bundle: Bundle, body: dict[str, Any], *, user: dict[str, Any], metadata: dict[str, Any], model: dict[str, Any] | None) -> dict[str, Any]:

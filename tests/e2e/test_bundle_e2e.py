@@ -1,0 +1,295 @@
+"""The bundle against the session's real Open WebUI 0.12.4: triggers -> run threads -> read-only guard -> review.
+
+A course with short thresholds (tests/e2e/courses/e2e-quick) is dropped into the session's config directory and the
+installer re-run, as an admin would. Everything goes through Open WebUI's HTTP API as the student or the admin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import git
+import pytest
+
+from tests.support.openwebui_stack import OpenWebUIHandle
+from youlab_core.openwebui import OpenWebUIClient, OpenWebUIError
+
+HERE = Path(__file__).parent
+TUTOR = "e2e-quick-tutor"
+READ_ONLY = ("This thread is written by the background agent {name} and is read-only. "
+             "Review its suggestions with the buttons under its report.")
+T = TypeVar("T")
+
+pytestmark = pytest.mark.e2e
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float, what: str, interval: float = 0.5) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        await asyncio.sleep(interval)
+
+
+@pytest.fixture(scope="module")
+def quick(openwebui: OpenWebUIHandle) -> OpenWebUIHandle:
+    target = openwebui.config_dir / "courses" / "e2e-quick"
+    if not target.exists():
+        shutil.copytree(HERE / "courses" / "e2e-quick", target)
+    openwebui.install()  # creates the e2e tutor model and the new agents' records, as an admin would
+    openwebui.api.models.available(refresh=True)  # Open WebUI caches its model list until a refresh
+    return openwebui
+
+
+def student_chat(text_lines: list[str]) -> dict[str, Any]:
+    """A saved chat in the e2e tutor model with these student messages (the agents read it)."""
+    messages: dict[str, Any] = {}
+    parent = None
+    ids = []
+    now = int(time.time())
+    for i, line in enumerate(text_lines):
+        for role, content in (("user", line), ("assistant", "Tell me more.")):
+            mid = f"m{i}{role[0]}"
+            messages[mid] = {"id": mid, "parentId": parent, "childrenIds": [], "role": role, "content": content,
+                             "timestamp": now, **({"model": TUTOR, "done": True} if role == "assistant" else {})}
+            if parent:
+                messages[parent]["childrenIds"].append(mid)
+            parent = mid
+            ids.append(mid)
+    return {"title": "Essay", "models": [TUTOR], "history": {"currentId": parent, "messages": messages},
+            "messages": [messages[i] for i in ids], "timestamp": now * 1000}
+
+
+async def say(c: OpenWebUIClient, text: str, *, model: str = TUTOR, chat_id: str | None = None,
+              parent_id: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": text}]}
+    if chat_id:  # what the browser sends to continue a saved chat: the new turn's ids and its parent
+        body.update(chat_id=chat_id, id=str(uuid.uuid4()),
+                    user_message={"id": str(uuid.uuid4()), "parentId": parent_id, "role": "user", "content": text})
+    return await c.chat_completion(body)
+
+
+async def agent_threads(c: OpenWebUIClient, task: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The student's folder of this agent (full meta) and the chats in it."""
+    for folder in await c.folders.list():
+        full = await c.folders.get(folder["id"])
+        if full and (full.get("meta") or {}).get("agentId") == task:
+            return full, await c.chats.list_by_folder(full["id"])
+    return None, []
+
+
+def report_message(chat: dict[str, Any]) -> dict[str, Any]:
+    history = chat["chat"]["history"]
+    return history["messages"][history["currentId"]]
+
+
+def pending_diffs(ow: OpenWebUIHandle, user_id: str) -> dict[str, dict[str, Any]]:
+    folder = ow.storage_root / "users" / user_id / "pending_diffs"
+    return {p.stem: json.loads(p.read_text()) for p in folder.glob("*.json")} if folder.exists() else {}
+
+
+def demo_calls(ow: OpenWebUIHandle) -> int:
+    return len([r for r in ow.demo.requests if r.path.endswith("/chat/completions")])
+
+
+@pytest.fixture(scope="module")
+def first_thread(quick: OpenWebUIHandle) -> dict[str, Any]:
+    """A student chats 3 messages in the course -> the after_messages agent writes a thread with pending diffs."""
+    user, token = quick.make_student("Ada")
+
+    async def scenario() -> dict[str, Any]:
+        async with quick.client(token) as c:
+            await c.chats.new(student_chat([
+                "My essay topic is my grandmother's garden in Oaxaca.",
+                "I apply to Reed College because of its thesis program.",
+            ]))
+            for text in ("Hello coach.", "I drafted an opening paragraph.", "What should I fix first?"):
+                reply = await say(c, text)
+                assert reply["choices"][0]["message"]["content"]
+
+            async def thread_ready():
+                folder, chats = await agent_threads(c, "quick-after")
+                return (folder, chats) if chats else None
+
+            folder, chats = await eventually(thread_ready, 60, "the quick-after thread")
+            return {"user": user, "token": token, "folder": folder, "chat": chats[0]}
+
+    return asyncio.run(scenario())
+
+
+def test_after_messages_run_writes_a_thread_with_the_report_and_pending_diffs(quick, first_thread):
+    folder, chat, user = first_thread["folder"], first_thread["chat"], first_thread["user"]
+    assert folder["name"] == "Quick After"
+    assert folder["meta"] == {"type": "background_agent", "agentId": "quick-after", "course": "e2e-quick"}
+    assert chat["chat"]["models"] == ["youlab_agents.quick-after"]
+    assert chat["title"].startswith("Quick After - ")
+    meta = chat["meta"]["youlab"]
+    assert meta["type"] == "background_agent" and meta["task"] == "quick-after" and meta["course"] == "e2e-quick"
+    message = report_message(chat)
+    assert message["role"] == "assistant" and message["model"] == "youlab_agents.quick-after"
+    content = message["content"]
+    assert "Which essay topic did the student choose?" in content
+    assert "```diff" in content and "grandmother's garden" in content
+    diffs = pending_diffs(quick, user["id"])
+    assert diffs and all(d["status"] == "pending" for d in diffs.values())
+    for diff_id in diffs:
+        assert f"`{diff_id}`" in content
+    repo = git.Repo(quick.storage_root / "users" / user["id"])
+    assert not repo.is_dirty(untracked_files=True)  # pending diffs are committed
+
+
+async def test_posting_into_the_thread_is_refused_also_archived_and_moved(quick, first_thread):
+    chat_id = first_thread["chat"]["id"]
+    async with quick.client(first_thread["token"]) as c:
+
+        async def refused(model: str) -> None:
+            before = demo_calls(quick)
+            current = await c.chats.get(chat_id)
+            with pytest.raises(OpenWebUIError) as err:
+                await say(c, "Can I add something?", model=model, chat_id=chat_id,
+                          parent_id=current["chat"]["history"]["currentId"])
+            assert err.value.status == 400
+            assert READ_ONLY.format(name="Quick After") in str(err.value.detail)
+            await asyncio.sleep(0.3)
+            assert demo_calls(quick) == before, "the model was called for a message into a read-only thread"
+
+        await refused(TUTOR)
+        await refused("youlab_agents.quick-after")
+        await c.chats.set_archived(chat_id, True)
+        assert (await c.chats.get(chat_id))["folder_id"] is None  # Open WebUI clears the folder on archive
+        await refused(TUTOR)
+        await c.chats.set_archived(chat_id, False)
+        await c.chats.move_to_folder(chat_id, first_thread["folder"]["id"])
+        await c.chats.move_to_folder(chat_id, None)
+        await refused(TUTOR)
+        await c.chats.move_to_folder(chat_id, first_thread["folder"]["id"])
+        stored = await c.chats.get(chat_id)
+        assert stored["chat"]["models"] == ["youlab_agents.quick-after"]  # put back after each refused turn
+
+
+async def test_agent_models_are_hidden_students_refused_admins_run_them(quick):
+    _, token = quick.make_student("Ben")
+    other, _ = quick.make_student("Cleo")
+    async with quick.client(token) as c:
+        models = {m["id"]: m for m in await c.models.available(refresh=True)}
+        agent = models["youlab_agents.quick-after"]
+        assert agent["info"]["meta"]["hidden"] is True and agent["name"] == "Quick After"
+        assert [a["id"] for a in agent["actions"]] == ["youlab_review.approve_all", "youlab_review.reject_all", "youlab_review.review"]
+        assert all(not a["id"].startswith("youlab_review") for a in models[TUTOR].get("actions", []))  # not global
+        before = demo_calls(quick)
+        refusal = None
+        try:
+            reply = await say(c, "me", model="youlab_agents.quick-after")
+            refusal = json.dumps(reply)
+        except OpenWebUIError as exc:
+            refusal = str(exc.detail)
+        assert "only an administrator can run one by hand" in refusal
+        assert demo_calls(quick) == before
+    async with quick.client() as admin:
+        reply = await say(admin, f"{other['email']}", model="youlab_agents.quick-after")
+        assert "choices" in reply, reply
+        summary = reply["choices"][0]["message"]["content"]
+        assert "manual run" in summary and other["id"] in summary and "1 succeeded" in summary
+    async with quick.client(other["token"]) as c:
+        folder, chats = await agent_threads(c, "quick-after")
+        assert folder is not None and len(chats) == 1
+    async with quick.client() as admin:
+        with pytest.raises(OpenWebUIError) as err:  # quick-idle says manual = false
+            await say(admin, "all", model="youlab_agents.quick-idle")
+        assert "manual = false" in str(err.value.detail)
+
+
+async def test_review_actions_apply_and_record_and_other_students_cannot_act(quick, first_thread):
+    user, chat = first_thread["user"], first_thread["chat"]
+    message = report_message(chat)
+    diffs = pending_diffs(quick, user["id"])
+    approve_id, reject_id = sorted(diffs)[:2]
+    body = {"model": "youlab_agents.quick-after", "chat_id": chat["id"], "id": message["id"], "messages": []}
+    intruder, intruder_token = quick.make_student("Eve")
+    async with quick.client(intruder_token) as c:
+        assert await c.chats.get(chat["id"]) is None
+        with pytest.raises(OpenWebUIError) as err:
+            await c.request("POST", "/api/chat/actions/youlab_review.review",
+                            json={**body, "youlab": {"decisions": [{"diff_id": approve_id, "decision": "approve"}]}})
+        assert err.value.status in (400, 401, 403, 404)
+    assert pending_diffs(quick, user["id"])[approve_id]["status"] == "pending"
+
+    async with quick.client(first_thread["token"]) as c:
+        result = await c.request("POST", "/api/chat/actions/youlab_review.review", json={**body, "youlab": {"decisions": [
+            {"diff_id": approve_id, "decision": "approve", "note": "yes, that is my topic"},
+            {"diff_id": reject_id, "decision": "reject", "note": "not yet"},
+        ]}})
+        assert result["youlab"]["statuses"][approve_id] == "approved"
+        assert result["youlab"]["statuses"][reject_id] == "rejected"
+        stored = report_message(await c.chats.get(chat["id"]))
+        assert "✅ approved" in stored["content"] and "❌ rejected" in stored["content"]
+    after = pending_diffs(quick, user["id"])
+    assert after[approve_id]["status"] == "approved" and after[reject_id]["status"] == "rejected"
+    assert after[reject_id]["review_note"] == "not yet"
+    repo = git.Repo(quick.storage_root / "users" / user["id"])
+    authors = [c.author.name for c in repo.iter_commits(max_count=10)]
+    assert "agent:quick-after" in authors
+    approved = after[approve_id]
+    block = (quick.storage_root / "users" / user["id"] / "memory-blocks" / "e2e-quick" / f"{approved['block']}.md").read_text()
+    assert str(approved["proposed_value"]).splitlines()[0] in block
+
+
+async def test_idle_and_per_minute_triggers_fire(quick):
+    """Idle after 1 minute; the per-minute schedule once per minute per student (claims make it once, whatever
+    the number of schedulers polling the same state store)."""
+    user, token = quick.make_student("Finn")
+    async with quick.client(token) as c:
+        await c.chats.new(student_chat(["My essay topic is the night sky over my village."]))
+        await say(c, "I will write tomorrow.")  # the last message: idle from now
+
+        async def both_fired():
+            idle = (await agent_threads(c, "quick-idle"))[1]
+            minute_folder, minute = await agent_threads(c, "quick-minute")
+            return (idle, minute_folder) if idle and minute_folder else None
+
+        idle, _ = await eventually(both_fired, 150, "the idle and per-minute threads", interval=2)
+        assert idle[0]["chat"]["models"] == ["youlab_agents.quick-idle"]
+    from youlab_core.state import open_store
+
+    store = open_store(url=f"sqlite:///{quick.storage_root / 'state.db'}")
+    try:
+        runs = store.list_runs(task="quick-minute", user_id=user["id"], limit=50)
+        due = [r.due_at for r in runs]
+        assert due and len(due) == len(set(due)), f"a minute ran twice: {due}"
+        idle_runs = store.list_runs(task="quick-idle", user_id=user["id"], limit=50)
+        assert len(idle_runs) == 1 and idle_runs[0].trigger == "on_idle"
+    finally:
+        store.close()
+
+
+async def test_a_broken_course_file_keeps_the_last_good_config(quick):
+    course_file = quick.config_dir / "courses" / "e2e-quick" / "course.toml"
+    good = course_file.read_text()
+    _, token = quick.make_student("Gus")
+    try:
+        course_file.write_text(good.replace("[agent]", "[agent\nbroken = ", 1))
+        await asyncio.sleep(4)  # longer than the config check interval
+        async with quick.client(token) as c:
+            reply = await say(c, "Still there?")
+            assert reply["choices"][0]["message"]["content"]
+            models = {m["id"]: m for m in await c.models.available(refresh=True)}
+            assert "youlab_agents.quick-after" in models  # the last good version keeps running
+        records = {r["id"]: r for r in quick.api.models.records()}
+        description = records["youlab_agents.quick-after"]["meta"]["description"]
+        assert "Configuration problems" in description and "course.toml" in description
+    finally:
+        course_file.write_text(good)
+    await asyncio.sleep(4)
+    quick.api.models.available(refresh=True)
+    records = {r["id"]: r for r in quick.api.models.records()}
+    assert "Configuration problems" not in records["youlab_agents.quick-after"]["meta"]["description"]
