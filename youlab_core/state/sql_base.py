@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, case, select
+from sqlalchemy import ColumnElement, Connection, Select, Table, case, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..triggers.clock import Clock, SystemClock
@@ -16,6 +20,18 @@ class SqlBase:
         self.engines = engines
         self.clock: Clock = clock or SystemClock()
         self.dialect = engines.dialect
+        self._write_lock = _sqlite_lock(engines.write.url.database) if self.dialect == "sqlite" else None
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A write transaction. On SQLite, threads of this process queue on a lock first: SQLite's own busy
+        handler polls with growing sleeps, which makes many threads contending for its write lock slow."""
+        if self._write_lock is None:
+            with self.engines.write.begin() as conn:
+                yield conn
+            return
+        with self._write_lock, self.engines.write.begin() as conn:
+            yield conn
 
     def _insert(self, table: Table) -> Any:
         """An INSERT that supports ON CONFLICT on this dialect."""
@@ -34,6 +50,16 @@ class SqlBase:
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
+
+
+_SQLITE_LOCKS: dict[str, threading.Lock] = {}
+_SQLITE_LOCKS_GUARD = threading.Lock()
+
+
+def _sqlite_lock(database: str | None) -> threading.Lock:
+    key = os.path.realpath(database or ":memory:")
+    with _SQLITE_LOCKS_GUARD:
+        return _SQLITE_LOCKS.setdefault(key, threading.Lock())
 
 
 def least(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, and_, bindparam, case, func, literal, null, or_, select, tuple_, update
+from sqlalchemy import Float, String, and_, bindparam, case, cast, func, literal, null, or_, select, tuple_, update
 from sqlalchemy.exc import OperationalError
 
 from .records import ClaimedRow, from_epoch, to_epoch
@@ -101,7 +101,7 @@ class ClaimStoreMixin(SqlBase):
             )
             .returning(*_RETURNED)
         )
-        with self.engines.write.begin() as conn:
+        with self._writing() as conn:
             rows = conn.execute(stmt).all()
         return sorted((_claimed(task, token, at, r) for r in rows), key=lambda c: (c.due_at, c.user_id))
 
@@ -135,7 +135,7 @@ class ClaimStoreMixin(SqlBase):
             set_={**claim, "attempts": ts.c.attempts + 1},
             where=condition,
         ).returning(*_RETURNED)
-        with self.engines.write.begin() as conn:
+        with self._writing() as conn:
             row = conn.execute(stmt).first()
         return _claimed(task, token, at, row) if row else None
 
@@ -149,25 +149,29 @@ class ClaimStoreMixin(SqlBase):
             locked = select(ts.c.task, ts.c.user_id).where(mine).order_by(ts.c.task, ts.c.user_id).with_for_update()
             picked = locked.cte("locked").prefix_with("MATERIALIZED")
             where = and_(mine, tuple_(ts.c.task, ts.c.user_id).in_(select(picked.c.task, picked.c.user_id)))
-        with self.engines.write.begin() as conn:
+        with self._writing() as conn:
             return conn.execute(update(ts).where(where).values(claim_expires_at=to_epoch(expires_at))).rowcount
 
-    def _complete_stmt(self, task: str, c: Completion) -> Any:
+    @staticmethod
+    def _settle_stmts() -> tuple[Any, Any]:
+        """The completion and retry UPDATEs, built once with bound parameters (building a statement per row costs
+        far more than running it)."""
         rerun = ts.c.rerun_due_at
-        if c.next_due_at is None:
-            chosen: Any = rerun
-            kind: Any = case((rerun.is_(None), null()), else_=literal("schedule"))
-        else:
-            pending = literal(to_epoch(c.next_due_at), Float)
-            chosen = least(rerun, pending)
-            kind = case((or_(rerun.is_(None), pending <= rerun), literal(c.next_kind)), else_=literal("schedule"))
-        values = {
-            **_CLEAR_CLAIM, "claimed_at": None, "claim_messages": None, "last_run_at": to_epoch(c.started_at),
-            "last_fire_at": to_epoch(c.fire_at), "messages_at_last_run": c.messages, "attempts": 0, "run_id": None,
-            "chat_id": None, "next_due_at": chosen, "due_kind": kind, "rerun_due_at": None,
-            "runs": ts.c.runs + (0 if c.failed else 1), "failures": ts.c.failures + (1 if c.failed else 0),
-        }
-        return update(ts).where(ts.c.task == task, ts.c.user_id == c.user_id, ts.c.claim_token == c.token).values(**values)
+        pending = cast(bindparam("p_next"), Float)
+        kind = case(
+            (pending.is_(None), case((rerun.is_(None), null()), else_=literal("schedule"))),
+            (or_(rerun.is_(None), pending <= rerun), cast(bindparam("p_kind"), String)),
+            else_=literal("schedule"),
+        )
+        mine = and_(ts.c.task == bindparam("p_task"), ts.c.user_id == bindparam("p_user"), ts.c.claim_token == bindparam("p_token"))
+        complete = update(ts).where(mine).values(
+            **_CLEAR_CLAIM, claimed_at=None, claim_messages=None, last_run_at=bindparam("p_started"),
+            last_fire_at=bindparam("p_fire"), messages_at_last_run=bindparam("p_messages"), attempts=0, run_id=None,
+            chat_id=None, next_due_at=least(rerun, pending), due_kind=kind, rerun_due_at=None,
+            runs=ts.c.runs + bindparam("p_ok"), failures=ts.c.failures + bindparam("p_failed"),
+        )
+        retry = update(ts).where(mine).values(**_CLEAR_CLAIM, next_due_at=bindparam("p_retry"))
+        return complete, retry
 
     def complete_claim(
         self,
@@ -191,18 +195,25 @@ class ClaimStoreMixin(SqlBase):
         Rows are updated in user order (see renew_claims). A transient database error (deadlock, busy) is retried
         a few times: a run that finished but could not be recorded would otherwise run again after its lease.
         """
-        steps: list[tuple[str, Any]] = [(c.user_id, self._complete_stmt(task, c)) for c in completions]
-        for r in retries:
-            steps.append((r.user_id, update(ts)
-                          .where(ts.c.task == task, ts.c.user_id == r.user_id, ts.c.claim_token == r.token)
-                          .values(**_CLEAR_CLAIM, next_due_at=to_epoch(r.retry_at))))
+        complete, retry = self._settle_stmts()
+        steps: list[tuple[str, Any, dict[str, Any]]] = [
+            (c.user_id, complete, {
+                "p_task": task, "p_user": c.user_id, "p_token": c.token, "p_started": to_epoch(c.started_at),
+                "p_fire": to_epoch(c.fire_at), "p_messages": c.messages, "p_ok": 0 if c.failed else 1,
+                "p_failed": 1 if c.failed else 0, "p_kind": c.next_kind,
+                "p_next": None if c.next_due_at is None else to_epoch(c.next_due_at),
+            })
+            for c in completions
+        ]
+        steps += [(r.user_id, retry, {"p_task": task, "p_user": r.user_id, "p_token": r.token, "p_retry": to_epoch(r.retry_at)})
+                  for r in retries]
         steps.sort(key=lambda step: step[0])
         for attempt in range(1, SETTLE_ATTEMPTS + 1):
             try:
                 settled: set[str] = set()
-                with self.engines.write.begin() as conn:
-                    for user_id, stmt in steps:
-                        if conn.execute(stmt).rowcount == 1:
+                with self._writing() as conn:
+                    for user_id, stmt, params in steps:
+                        if conn.execute(stmt, params).rowcount == 1:
                             settled.add(user_id)
                 return settled
             except OperationalError:
@@ -216,7 +227,7 @@ class ClaimStoreMixin(SqlBase):
         return bool(self.settle_claims(task, [], [Retry(user_id, token, retry_at)]))
 
     def release_claim(self, task: str, user_id: str, token: str) -> bool:
-        with self.engines.write.begin() as conn:
+        with self._writing() as conn:
             return conn.execute(
                 update(ts)
                 .where(ts.c.task == task, ts.c.user_id == user_id, ts.c.claim_token == token)
@@ -224,7 +235,7 @@ class ClaimStoreMixin(SqlBase):
             ).rowcount == 1
 
     def release_owner(self, owner: str) -> list[str]:
-        with self.engines.write.begin() as conn:
+        with self._writing() as conn:
             rows = conn.execute(
                 update(ts)
                 .where(ts.c.claim_owner == owner)
@@ -238,7 +249,7 @@ class ClaimStoreMixin(SqlBase):
         if not pairs:
             return
         stmt = update(ts).where(ts.c.task == task, ts.c.user_id == bindparam("uid")).values(run_id=bindparam("rid"))
-        with self.engines.write.begin() as conn:
+        with self._writing() as conn:
             conn.execute(stmt, [{"uid": u, "rid": r} for u, r in pairs])
 
 

@@ -43,7 +43,7 @@ class RecordStoreMixin(SqlBase):
             # executemany takes its columns from the first row: give every row the same keys.
             keys = {k for row in rows for k in row}
             full = [{k: row.get(k) for k in keys} for row in rows]
-            with self.engines.write.begin() as conn:
+            with self._writing() as conn:
                 conn.execute(runs.insert(), full)
 
     def set_run_status(
@@ -67,7 +67,7 @@ class RecordStoreMixin(SqlBase):
             values["attempts"] = attempts
         if owner is not None:
             values["owner"] = owner
-        with self.engines.write.begin() as conn:
+        with self._writing() as conn:
             conn.execute(update(runs).where(runs.c.id.in_(list(run_ids))).values(**values))
 
     def update_run(
@@ -89,7 +89,7 @@ class RecordStoreMixin(SqlBase):
         if started_at is not None:
             values["started_at"] = to_epoch(started_at)
         if values:
-            with self.engines.write.begin() as conn:
+            with self._writing() as conn:
                 conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
 
     def get_run(self, run_id: str) -> RunRecord | None:
@@ -119,7 +119,7 @@ class RecordStoreMixin(SqlBase):
             index_elements=[threads.c.chat_id],
             set_={"user_id": user_id, "task": task, "course_id": course_id, "run_id": run_id},
         )
-        with self.engines.write.begin() as conn:
+        with self._writing() as conn:
             conn.execute(stmt)
 
     def thread(self, chat_id: str) -> ThreadRecord | None:
@@ -148,7 +148,7 @@ class RecordStoreMixin(SqlBase):
             literal("queued").label("status"), literal(0).label("attempts"),
         ).where(queued < self.outbox_max_items)
         stmt = outbox.insert().from_select(["payload", "enqueued_at", "available_at", "status", "attempts"], source).returning(outbox.c.id)
-        with self.engines.write.begin() as conn:
+        with self._writing() as conn:
             row = conn.execute(stmt).first()
             if row is not None:
                 return int(row.id)
@@ -167,21 +167,21 @@ class RecordStoreMixin(SqlBase):
             .values(owner=owner, lease_expires_at=at + lease_seconds)
             .returning(outbox.c.id, outbox.c.payload, outbox.c.attempts, outbox.c.enqueued_at)
         )
-        with self.engines.write.begin() as conn:
+        with self._writing() as conn:
             rows = conn.execute(stmt).all()
         items = [OutboxItem(int(r.id), json.loads(r.payload), r.attempts, from_epoch(r.enqueued_at)) for r in rows]  # type: ignore[arg-type]
         return sorted(items, key=lambda i: i.id)
 
     def outbox_ack(self, ids: Sequence[int]) -> None:
         if ids:
-            with self.engines.write.begin() as conn:
+            with self._writing() as conn:
                 conn.execute(delete(outbox).where(outbox.c.id.in_(list(ids))))
 
     def outbox_retry(self, ids: Sequence[int], error: str, backoff_seconds: float) -> None:
         if not ids:
             return
         at = self._now()
-        with self.engines.write.begin() as conn:
+        with self._writing() as conn:
             conn.execute(
                 update(outbox)
                 .where(outbox.c.id.in_(list(ids)))

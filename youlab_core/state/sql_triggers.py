@@ -37,7 +37,7 @@ class TriggerStoreMixin(SqlBase):
                 "message_count": activity.c.message_count + 1,
             },
         )
-        with self.engines.write.begin() as conn:
+        with self._writing() as conn:
             conn.execute(stmt)
 
     def activity(self, user_id: str, course_id: str) -> Activity | None:
@@ -120,7 +120,7 @@ class TriggerStoreMixin(SqlBase):
              "messages_at_last_run": 0, "runs": 0, "failures": 0, "attempts": 0}
             for u, due, kind in items
         ]
-        with self.engines.write.begin() as conn:
+        with self._writing() as conn:
             conn.execute(self._offer_stmt(), rows)
 
     # --- task cursors ---
@@ -141,7 +141,7 @@ class TriggerStoreMixin(SqlBase):
         conn.execute(stmt.on_conflict_do_nothing(index_elements=[task_cursor.c.task]))
 
     def reset_schedule(self, task: str, course_id: str, schedule_key: str | None, next_fire_at: datetime | None) -> None:
-        with self.engines.write.begin() as conn:
+        with self._writing() as conn:
             self._ensure_cursor(conn, task, course_id)
             conn.execute(
                 update(task_cursor)
@@ -167,7 +167,7 @@ class TriggerStoreMixin(SqlBase):
             values.update(
                 skipped_total=task_cursor.c.skipped_total + skipped, last_skip_at=to_epoch(now), last_skip_count=skipped
             )
-        with self.engines.write.begin() as conn:
+        with self._writing() as conn:
             won = conn.execute(
                 update(task_cursor)
                 .where(task_cursor.c.task == task, task_cursor.c.next_fire_at == to_epoch(expected_next))
@@ -186,7 +186,7 @@ class TriggerStoreMixin(SqlBase):
             return won
 
     def set_idle_swept(self, task: str, course_id: str, until: float) -> None:
-        with self.engines.write.begin() as conn:
+        with self._writing() as conn:
             self._ensure_cursor(conn, task, course_id)
             conn.execute(
                 update(task_cursor)
