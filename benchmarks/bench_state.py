@@ -134,7 +134,7 @@ def _backend_rows(name: str, url: str, sizes: list[int], quick: bool, registry: 
             _load(store, total)
             load_s = time.perf_counter() - start
             store.set_idle_swept("bench-idle", "bench", (NOW - timedelta(minutes=5)).timestamp())  # steady state
-            repeat = 2 if quick else 3
+            repeat = 3 if quick else 5
             due_1pct = max(1, total // 100)
             one_pct = _tick_times(store, registry, total, due_1pct, repeat)
             fixed = _tick_times(store, registry, total, 100, repeat)
