@@ -237,3 +237,21 @@ class TestManual:
         active(store, "u1", "u2", "u3")
         assert scheduler.covered_students("counter") == ["u1", "u2"]
         assert scheduler.covered_students("nightly") == ["u1", "u2", "u3"]
+
+
+class TestIdleSweep:
+    async def test_a_large_backlog_is_swept_in_bounded_chunks_over_ticks(self, scheduler: Scheduler, store: SqlStateStore,
+                                                                         handler: RecordingHandler, clock: FakeClock,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+        from youlab_core.scheduler import planner
+
+        monkeypatch.setattr(planner, "IDLE_SWEEP_CHUNK", 3)
+        monkeypatch.setattr(planner, "IDLE_SWEEP_CHUNKS_PER_TICK", 2)
+        # Ten students; four share one timestamp across a chunk boundary, which must not lose any of them.
+        times = [0, 1, 2, 2, 2, 2, 3, 4, 5, 6]
+        for i, minute in enumerate(times):
+            store.record_message(f"s{i}", "demo", T0 + timedelta(seconds=minute))
+        clock.advance(minutes=10)
+        for _ in range(6):
+            await tick(scheduler)
+        assert sorted(u for _, _, u in handler.runs("idle-grader")) == sorted(f"s{i}" for i in range(10))

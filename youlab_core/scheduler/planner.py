@@ -24,6 +24,8 @@ from .work import Claim, DueWork
 log = logging.getLogger(__name__)
 
 IDLE_SWEEP_CHUNK = 1000
+# Bounds one tick's idle sweep (a new on_idle task reads all past activity once; that is spread over ticks).
+IDLE_SWEEP_CHUNKS_PER_TICK = 20
 
 
 class Planner:
@@ -77,13 +79,19 @@ class Planner:
         after = cursor.idle_swept_until if cursor else 0.0
         until = to_epoch(now - threshold)
         allowed = resolve_user_filter(task, self.resolver)
-        while after < until:
+        for _ in range(IDLE_SWEEP_CHUNKS_PER_TICK):
+            if after >= until:
+                break
             rows = self.store.idle_candidates(course.id, after, until, IDLE_SWEEP_CHUNK)
             if len(rows) == IDLE_SWEEP_CHUNK:
                 # Stop before the last timestamp of a full chunk, so rows sharing it are read together next time.
                 last = to_epoch(rows[-1].last_message_at)
                 head = [r for r in rows if to_epoch(r.last_message_at) < last]
-                rows, reached = (head, to_epoch(head[-1].last_message_at)) if head else (rows, last)
+                if head:
+                    rows, reached = head, to_epoch(head[-1].last_message_at)
+                else:
+                    # The whole chunk shares one timestamp: read every row with it, however many.
+                    rows, reached = self.store.idle_candidates(course.id, after, last, 10**9), last
             else:
                 reached = until
             candidates = [r for r in rows if allowed is None or r.user_id in allowed]
