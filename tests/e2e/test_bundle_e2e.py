@@ -19,6 +19,7 @@ import git
 import pytest
 
 from tests.support.openwebui_stack import OpenWebUIHandle
+from youlab_core.memory import MemoryStore
 from youlab_core.openwebui import OpenWebUIClient, OpenWebUIError
 
 HERE = Path(__file__).parent
@@ -96,6 +97,16 @@ def report_message(chat: dict[str, Any]) -> dict[str, Any]:
 def pending_diffs(ow: OpenWebUIHandle, user_id: str) -> dict[str, dict[str, Any]]:
     folder = ow.storage_root / "users" / user_id / "pending_diffs"
     return {p.stem: json.loads(p.read_text()) for p in folder.glob("*.json")} if folder.exists() else {}
+
+
+async def refusal(call: Awaitable[dict[str, Any]]) -> str:
+    """The error text of a refused call (HTTP error, or the {"error": ...} body Open WebUI returns for a pipe)."""
+    try:
+        reply = await call
+    except OpenWebUIError as exc:
+        return str(exc.detail)
+    assert "error" in reply and "choices" not in reply, reply
+    return json.dumps(reply["error"])
 
 
 def demo_calls(ow: OpenWebUIHandle) -> int:
@@ -187,13 +198,7 @@ async def test_agent_models_are_hidden_students_refused_admins_run_them(quick):
         assert [a["id"] for a in agent["actions"]] == ["youlab_review.approve_all", "youlab_review.reject_all", "youlab_review.review"]
         assert all(not a["id"].startswith("youlab_review") for a in models[TUTOR].get("actions", []))  # not global
         before = demo_calls(quick)
-        refusal = None
-        try:
-            reply = await say(c, "me", model="youlab_agents.quick-after")
-            refusal = json.dumps(reply)
-        except OpenWebUIError as exc:
-            refusal = str(exc.detail)
-        assert "only an administrator can run one by hand" in refusal
+        assert "only an administrator can run one by hand" in await refusal(say(c, "me", model="youlab_agents.quick-after"))
         assert demo_calls(quick) == before
     async with quick.client() as admin:
         reply = await say(admin, f"{other['email']}", model="youlab_agents.quick-after")
@@ -204,9 +209,8 @@ async def test_agent_models_are_hidden_students_refused_admins_run_them(quick):
         folder, chats = await agent_threads(c, "quick-after")
         assert folder is not None and len(chats) == 1
     async with quick.client() as admin:
-        with pytest.raises(OpenWebUIError) as err:  # quick-idle says manual = false
-            await say(admin, "all", model="youlab_agents.quick-idle")
-        assert "manual = false" in str(err.value.detail)
+        # quick-idle says manual = false. A pipe's error reaches an API caller as {"error": {"detail": ...}}.
+        assert "manual = false" in await refusal(say(admin, "all", model="youlab_agents.quick-idle"))
 
 
 async def test_review_actions_apply_and_record_and_other_students_cannot_act(quick, first_thread):
@@ -214,7 +218,8 @@ async def test_review_actions_apply_and_record_and_other_students_cannot_act(qui
     message = report_message(chat)
     diffs = pending_diffs(quick, user["id"])
     approve_id, reject_id = sorted(diffs)[:2]
-    body = {"model": "youlab_agents.quick-after", "chat_id": chat["id"], "id": message["id"], "messages": []}
+    # Open WebUI requires session_id in an action call (the browser sends its socket id; API callers have none).
+    body = {"model": "youlab_agents.quick-after", "chat_id": chat["id"], "id": message["id"], "messages": [], "session_id": None}
     intruder, intruder_token = quick.make_student("Eve")
     async with quick.client(intruder_token) as c:
         assert await c.chats.get(chat["id"]) is None
@@ -231,17 +236,18 @@ async def test_review_actions_apply_and_record_and_other_students_cannot_act(qui
         ]}})
         assert result["youlab"]["statuses"][approve_id] == "approved"
         assert result["youlab"]["statuses"][reject_id] == "rejected"
-        stored = report_message(await c.chats.get(chat["id"]))
+        stored = (await c.chats.get(chat["id"]))["chat"]["history"]["messages"][message["id"]]
         assert "✅ approved" in stored["content"] and "❌ rejected" in stored["content"]
-    after = pending_diffs(quick, user["id"])
-    assert after[approve_id]["status"] == "approved" and after[reject_id]["status"] == "rejected"
-    assert after[reject_id]["review_note"] == "not yet"
+    memory = MemoryStore(quick.storage_root / "users").student(user["id"])  # read what the server committed
+    approved, rejected = memory.get_diff(approve_id), memory.get_diff(reject_id)
+    assert approved.status.value == "approved" and rejected.status.value == "rejected"
+    assert rejected.review_note == "not yet" and approved.reviewed_by == f"student:{user['id']}"
     repo = git.Repo(quick.storage_root / "users" / user["id"])
-    authors = [c.author.name for c in repo.iter_commits(max_count=10)]
-    assert "agent:quick-after" in authors
-    approved = after[approve_id]
-    block = (quick.storage_root / "users" / user["id"] / "memory-blocks" / "e2e-quick" / f"{approved['block']}.md").read_text()
-    assert str(approved["proposed_value"]).splitlines()[0] in block
+    applied = repo.commit(approved.applied_commit)
+    assert applied.author.name == "agent:quick-after"
+    block = (quick.storage_root / "users" / user["id"] / "memory-blocks" / "e2e-quick" / f"{approved.block}.md").read_text()
+    assert str(approved.proposed_value).splitlines()[0] in block
+    assert approve_id not in pending_diffs(quick, user["id"])  # decided diffs leave pending_diffs/
 
 
 async def test_idle_and_per_minute_triggers_fire(quick):
