@@ -35,7 +35,7 @@ def install_crash_point(point: str, ready: Path) -> None:
     original_apply = repo_module.StudentRepo._apply
     writes = {"n": 0}
 
-    def atomic_write(path: Path, data: bytes) -> None:
+    def atomic_write(path: Path, data: bytes, **kwargs: bool) -> None:
         writes["n"] += 1
         if point == "mid-journal" and writes["n"] == 1:
             tmp = path.with_name(f".{path.name}.dead.tmp")
@@ -45,7 +45,7 @@ def install_crash_point(point: str, ready: Path) -> None:
             tmp = path.with_name(f".{path.name}.dead.tmp")
             tmp.write_bytes(data[: len(data) // 2])  # half a block file, never renamed
             freeze(ready)
-        original_write(path, data)
+        original_write(path, data, **kwargs)
         if point == "after-first-file" and writes["n"] == 2:
             freeze(ready)
 

@@ -74,8 +74,9 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so that a reader (or a crash) sees the old file or the new one, never a mix."""
+def atomic_write(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
+    """Replace `path` with `data` so that a reader (or a crash) sees the old file or the new one, never a mix.
+    `sync_dir=False` leaves the directory's fsync (which makes the rename itself durable) to the caller."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     with open(tmp, "wb") as handle:
@@ -83,7 +84,8 @@ def atomic_write(path: Path, data: bytes) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
-    fsync_dir(path.parent)
+    if sync_dir:
+        fsync_dir(path.parent)
 
 
 def validate_version(version: object) -> str:
@@ -225,10 +227,10 @@ class StudentRepo:
         written = sorted(path for path, text in files.items() if text is not None)
         deleted = sorted(path for path, text in files.items() if text is None)
         for relpath in written:
-            atomic_write(self.path / relpath, files[relpath].encode("utf-8"))  # type: ignore[union-attr]
+            atomic_write(self.path / relpath, files[relpath].encode("utf-8"), sync_dir=False)  # type: ignore[union-attr]
         for relpath in deleted:
             (self.path / relpath).unlink(missing_ok=True)
-        for folder in {(self.path / relpath).parent for relpath in deleted}:
+        for folder in {(self.path / relpath).parent for relpath in files}:  # once per directory, not per file
             if folder.exists():
                 fsync_dir(folder)
         repo = self.open_git()
