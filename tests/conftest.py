@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.support.servers",
     "tests.support.postgres",
+    "tests.support.browser",
 ]

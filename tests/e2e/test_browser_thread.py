@@ -1,0 +1,178 @@
+"""What a student sees of an agent thread in a real browser: read-only, with the server's refusal behind it, and
+normal chats untouched before and after (single-page navigation both ways)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.e2e.student_world import StudentWorld, make_student_world
+from tests.support.browser import StudentPage, failed_test_name
+from tests.support.openwebui_stack import OpenWebUIHandle
+from youlab_core.guard import READ_ONLY_MESSAGE
+
+TASK = "progression-grader"
+WRITING_CONTROLS = "button[aria-label='Edit'], button[aria-label='Regenerate'], #continue-response-button"
+REVIEW_BUTTONS = ("Approve all changes", "Reject all changes", "Review each change")
+# After an attempt to send, how long to watch for a request the page should NOT send: the page posts at once
+# when it sends, so a short, bounded watch is enough.
+NOTHING_SENT_WATCH_MS = 700
+
+
+@pytest.fixture(scope="module")
+def world(openwebui: OpenWebUIHandle) -> StudentWorld:
+    return make_student_world(openwebui, "Thread Reader", (TASK,))
+
+
+@pytest.fixture
+def student(chromium, world: StudentWorld, request: pytest.FixtureRequest) -> Iterator[StudentPage]:
+    page = StudentPage.open(chromium, world.ow.url, world.token)
+    yield page
+    page.close(failed_test=failed_test_name(request))
+
+
+def expected_banner(world: StudentWorld) -> str:
+    thread = world.threads[TASK]
+    day = datetime.fromisoformat(thread.created_at).astimezone(UTC)
+    return (
+        f"Read-only. Written by {thread.agent} on {day:%B} {day.day}, {day.year}. "
+        "Review its suggestions with the buttons under its report."
+    )
+
+
+def visible_count(student: StudentPage, selector: str) -> int:
+    return sum(1 for handle in student.page.query_selector_all(selector) if handle.is_visible())
+
+
+def demo_calls_with(openwebui: OpenWebUIHandle, marker: str) -> int:
+    return sum(1 for r in openwebui.demo.requests if marker in json.dumps(r.body))
+
+
+def test_agent_thread_shows_the_banner_and_no_composer(student: StudentPage, world: StudentWorld) -> None:
+    thread = world.threads[TASK]
+    student.open_chat(thread.chat_id)
+    assert student.wait_for_read_only() == expected_banner(world)
+    assert not student.composer_visible()
+    # Edit / regenerate / continue are rendered by Open WebUI but hidden; the review buttons stay.
+    assert student.page.locator(f"#messages-container :is({WRITING_CONTROLS})").count() > 0
+    assert visible_count(student, f"#messages-container :is({WRITING_CONTROLS})") == 0
+    for name in REVIEW_BUTTONS:
+        assert student.page.locator(f"#messages-container button[aria-label='{name}']").last.is_visible(), name
+    student.screenshot("agent-thread")
+    assert student.errors == []
+
+
+def test_enter_and_paste_send_nothing(student: StudentPage, world: StudentWorld, openwebui: OpenWebUIHandle) -> None:
+    thread = world.threads[TASK]
+    before = world.chat(thread.chat_id)["chat"]["history"]["messages"]
+    student.open_chat(thread.chat_id)
+    student.wait_for_read_only()
+    page = student.page
+    page.keyboard.press("Enter")
+    page.evaluate("navigator.clipboard.writeText('pasted-into-an-agent-thread')")
+    page.keyboard.press("Control+V")
+    page.keyboard.press("Enter")
+    # Straight at the hidden composer: a paste event, then the send button and the keyboard shortcut path.
+    page.evaluate(
+        """() => {
+            const input = document.getElementById('chat-input');
+            const data = new DataTransfer();
+            data.setData('text/plain', 'pasted-into-an-agent-thread');
+            input.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true}));
+            input.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true, cancelable: true}));
+            document.getElementById('send-message-button')?.click();
+        }"""
+    )
+    page.wait_for_timeout(NOTHING_SENT_WATCH_MS)
+    assert student.completions == []
+    assert "pasted" not in page.evaluate("document.getElementById('chat-input')?.innerText ?? ''")
+    assert world.chat(thread.chat_id)["chat"]["history"]["messages"].keys() == before.keys()
+    assert demo_calls_with(openwebui, "pasted-into-an-agent-thread") == 0
+    assert student.errors == []
+
+
+def test_a_composer_forced_back_is_still_refused_by_the_server(
+    student: StudentPage, world: StudentWorld, openwebui: OpenWebUIHandle
+) -> None:
+    thread = world.threads[TASK]
+    student.open_chat(thread.chat_id)
+    student.wait_for_read_only()
+    student.page.evaluate(
+        """() => {
+            const container = document.getElementById('message-input-container');
+            container.style.setProperty('display', 'flex', 'important');
+            container.closest('form').style.setProperty('display', 'flex', 'important');
+        }"""
+    )
+    student.wait_for_composer()
+    marker = "forced-back-through-the-dom"  # no quotes: it is searched for in serialised request bodies
+    student.send(f"Let me write here anyway, {marker}")
+    refusal = READ_ONLY_MESSAGE.format(name=thread.agent)
+    student.wait_for_assistant_text(refusal)
+    assert len(student.completions) == 1  # the page did send: the refusal is the server's
+    assert demo_calls_with(openwebui, marker) == 0
+    assert marker in json.dumps(student.completions[0])
+
+
+def test_normal_chat_works_before_and_after_an_agent_thread(
+    student: StudentPage, world: StudentWorld, openwebui: OpenWebUIHandle
+) -> None:
+    thread = world.threads[TASK]
+    page = student.page
+    student.goto("/")
+    student.wait_for_composer()
+    student.send("First question: how do I start my essay about the bakery?")
+    page.wait_for_url(re.compile(r".*/c/[0-9a-f-]+$"))
+    normal_chat_id = page.url.rsplit("/", 1)[-1]
+    replies = page.locator("#messages-container .copy-response-button")
+    replies.first.wait_for(state="attached")
+    assert len(student.completions) == 1
+    assert not page.locator("#youlab-readonly-banner").count()
+
+    # Into the agent thread through the sidebar, without a page load.
+    student.expand_folder(thread.folder_id)
+    student.click_link(thread.chat_id)
+    student.wait_for_read_only()
+    assert not student.composer_visible()
+
+    # And back to the normal chat: the composer and the message controls return.
+    student.click_link(normal_chat_id)
+    student.wait_for_normal_chat()
+    page.locator("#messages-container .copy-response-button").first.wait_for(state="attached")
+    assert visible_count(student, "#messages-container button[aria-label='Regenerate']") >= 1
+    student.send("Second question: and how do I end it?")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#messages-container .copy-response-button').length >= 2"
+    )
+    assert len(student.completions) == 2
+    assert demo_calls_with(openwebui, "Second question: and how do I end it?") >= 1
+
+    # Browser history both ways (popstate).
+    page.go_back()
+    page.wait_for_url(f"**/c/{thread.chat_id}")
+    student.wait_for_read_only()
+    page.go_forward()
+    page.wait_for_url(f"**/c/{normal_chat_id}")
+    student.wait_for_normal_chat()
+    assert student.errors == []
+
+
+def test_the_agent_folder_shows_in_the_sidebar_with_its_dated_runs(student: StudentPage, world: StudentWorld) -> None:
+    thread = world.threads[TASK]
+    student.goto("/")
+    folder = student.page.locator(f"#folder-{thread.folder_id}-button")
+    folder.wait_for()
+    assert thread.agent in folder.inner_text()
+    student.expand_folder(thread.folder_id)
+    link = student.page.locator(f"#sidebar-folders-content a[href='/c/{thread.chat_id}']").first
+    link.wait_for()
+    day = datetime.fromisoformat(thread.created_at).astimezone(UTC)
+    text = link.inner_text()
+    assert thread.agent in text and str(day.year) in text and f"{day:%b}" in text, text
+    # The student's course chat stays among the ordinary chats, outside the agent's folder.
+    student.page.locator(f"#sidebar-chats-content a[href='/c/{world.course_chat_id}']").first.wait_for()
+    assert student.page.locator(f"#sidebar-folders-content a[href='/c/{world.course_chat_id}']").count() == 0
