@@ -53,19 +53,29 @@ queries = [ { target = "student.notes", question = "What?" } ]
 
 
 def _load(store: SqlStateStore, total: int) -> None:
-    """Bulk-load `total` pairs: half with a due time in the future, half with nothing pending, none due yet."""
+    """Bulk-load `total` pairs: half with a due time in the future, half with nothing pending, none due yet.
+    PostgreSQL: COPY; SQLite: executemany in one transaction."""
     future = (NOW + timedelta(hours=1)).timestamp()
-    chunk = 50_000
+    acts = ((f"u{i:07}", "bench", 0.0, 1.0, 3) for i in range(total))
+    states = (("bench", f"u{i:07}", "bench", future if i % 2 else None, "on_idle" if i % 2 else None, 0, 0, 0, 0)
+              for i in range(total))
+    act_cols = ("user_id", "course_id", "first_message_at", "last_message_at", "message_count")
+    state_cols = ("task", "user_id", "course_id", "next_due_at", "due_kind", "messages_at_last_run", "runs", "failures", "attempts")
     with store.engines.write.begin() as conn:
-        for start in range(0, total, chunk):
-            ids = range(start, min(total, start + chunk))
-            conn.execute(activity.insert(), [
-                {"user_id": f"u{i:07}", "course_id": "bench", "first_message_at": 0.0, "last_message_at": 1.0,
-                 "message_count": 3} for i in ids])
-            conn.execute(trigger_state.insert(), [
-                {"task": "bench", "user_id": f"u{i:07}", "course_id": "bench",
-                 "next_due_at": future if i % 2 else None, "due_kind": "on_idle" if i % 2 else None,
-                 "messages_at_last_run": 0, "runs": 0, "failures": 0, "attempts": 0} for i in ids])
+        if store.dialect == "postgresql":
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            for table, cols, rows in ((activity, act_cols, acts), (trigger_state, state_cols, states)):
+                with cursor.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+        else:
+            raw = conn.connection.driver_connection
+            raw.executemany(f"INSERT INTO {activity.name} ({', '.join(act_cols)}) VALUES (?, ?, ?, ?, ?)", acts)  # type: ignore[union-attr]
+            raw.executemany(f"INSERT INTO {trigger_state.name} ({', '.join(state_cols)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", states)  # type: ignore[union-attr]
+    if store.dialect == "postgresql":
+        with store.engines.write.begin() as conn:
+            conn.exec_driver_sql(f"ANALYZE {activity.name}")
+            conn.exec_driver_sql(f"ANALYZE {trigger_state.name}")
 
 
 def _make_due(store: SqlStateStore, total: int, due: int) -> None:

@@ -10,6 +10,7 @@ import random
 import socket
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from ..config import Course, CourseRegistry, TaskSpec
 from ..errors import NotFound
@@ -59,6 +60,7 @@ class Scheduler:
         self.reload_registry = reload_registry  # re-read changed course files every tick (`youlab scheduler`)
         self.planner = Planner(store, registry, self.settings, self.owner, group_resolver)
         self._inflight: dict[asyncio.Task[dict[str, str]], DueWork] = {}
+        self._settling: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._stop_event: asyncio.Event | None = None
         self._shutdown_done: asyncio.Future[None] | None = None
@@ -112,7 +114,8 @@ class Scheduler:
         return list(self._inflight.values())
 
     async def renew_leases(self) -> None:
-        tokens = sorted({c.token for w in self._inflight.values() for c in w.claims})
+        # Batches being settled are left alone: their rows are being written by the settling transaction.
+        tokens = sorted({c.token for t, w in self._inflight.items() if t not in self._settling for c in w.claims})
         if tokens:
             expires = self.clock.now() + timedelta(seconds=self.settings.claim_lease_seconds)
             await asyncio.to_thread(self.store.renew_claims, self.owner, tokens, expires)
@@ -150,8 +153,12 @@ class Scheduler:
         """Run `work` in the background (the chat path uses this, so the student's reply never waits)."""
         task = asyncio.get_running_loop().create_task(self.execute(work), name=f"youlab-{work.task}-{work.trigger}")
         self._inflight[task] = work
-        task.add_done_callback(lambda t: self._inflight.pop(t, None))
+        task.add_done_callback(self._forget)
         return task
+
+    def _forget(self, task: asyncio.Task[dict[str, str]]) -> None:
+        self._inflight.pop(task, None)
+        self._settling.discard(task)
 
     async def execute(self, work: DueWork) -> dict[str, str]:
         """Call the handler for a claimed batch and settle every claim; returns the failures by user id."""
@@ -172,11 +179,16 @@ class Scheduler:
         except Exception as exc:
             log.exception("task %r: handler failed for a batch of %d", work.task, len(users))
             failures = {u: f"{type(exc).__name__}: {exc}" for u in users}
+        current = asyncio.current_task()
+        if current is not None:
+            self._settling.add(current)
         try:
             await asyncio.to_thread(self._settle, work, failures)
         except Exception:
             # The claims stay held until their lease expires; then the work is taken over and runs again.
             log.exception("task %r: could not record the outcome of %d run(s)", work.task, len(users))
+        finally:
+            self._settling.discard(current)  # type: ignore[arg-type]
         return failures
 
     def _release(self, work: DueWork) -> None:

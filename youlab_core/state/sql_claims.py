@@ -11,7 +11,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, String, and_, bindparam, case, cast, func, literal, null, or_, select, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    column,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    tuple_,
+    update,
+    values,
+)
 from sqlalchemy.exc import OperationalError
 
 from .records import ClaimedRow, from_epoch, to_epoch
@@ -212,6 +230,11 @@ class ClaimStoreMixin(SqlBase):
             try:
                 settled: set[str] = set()
                 with self._writing() as conn:
+                    if self.dialect == "postgresql":
+                        # One round trip per chunk instead of one per student.
+                        for start in range(0, len(completions), 2000):
+                            settled |= self._complete_many_pg(conn, task, completions[start : start + 2000])
+                        steps = [step for step in steps if step[1] is retry]
                     for user_id, stmt, params in steps:
                         if conn.execute(stmt, params).rowcount == 1:
                             settled.add(user_id)
@@ -222,6 +245,40 @@ class ClaimStoreMixin(SqlBase):
                 log.warning("settling %d claim(s) of task %r failed (attempt %d); retrying", len(steps), task, attempt)
                 time.sleep(0.05 * attempt)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _complete_many_pg(conn: Any, task: str, completions: Sequence[Completion]) -> set[str]:
+        """UPDATE ... FROM (VALUES ...) for a chunk of completions (PostgreSQL)."""
+        if not completions:
+            return set()
+        v = values(
+            column("u", String), column("tok", String), column("started", Float), column("fire", Float),
+            column("msgs", BigInteger), column("ok", Integer), column("bad", Integer), column("kind", String),
+            column("nxt", Float), name="v",
+        ).data([
+            (c.user_id, c.token, to_epoch(c.started_at), to_epoch(c.fire_at), c.messages, 0 if c.failed else 1,
+             1 if c.failed else 0, c.next_kind, None if c.next_due_at is None else to_epoch(c.next_due_at))
+            for c in completions
+        ])
+        rerun = ts.c.rerun_due_at
+        pending = cast(v.c.nxt, Float)  # a column of NULLs only would otherwise be text
+        kind = case(
+            (pending.is_(None), case((rerun.is_(None), null()), else_=literal("schedule"))),
+            (or_(rerun.is_(None), pending <= rerun), cast(v.c.kind, String)),
+            else_=literal("schedule"),
+        )
+        stmt = (
+            update(ts)
+            .where(ts.c.task == task, ts.c.user_id == v.c.u, ts.c.claim_token == v.c.tok)
+            .values(
+                **_CLEAR_CLAIM, claimed_at=None, claim_messages=None, last_run_at=cast(v.c.started, Float),
+                last_fire_at=cast(v.c.fire, Float), messages_at_last_run=cast(v.c.msgs, BigInteger), attempts=0,
+                run_id=None, chat_id=None, next_due_at=least(rerun, pending), due_kind=kind, rerun_due_at=None,
+                runs=ts.c.runs + cast(v.c.ok, Integer), failures=ts.c.failures + cast(v.c.bad, Integer),
+            )
+            .returning(ts.c.user_id)
+        )
+        return set(conn.execute(stmt).scalars())
 
     def retry_claim(self, task: str, user_id: str, token: str, retry_at: datetime) -> bool:
         return bool(self.settle_claims(task, [], [Retry(user_id, token, retry_at)]))

@@ -1,0 +1,173 @@
+"""Runner throughput: students x 4 queries against a Honcho test server that adds 200 ms to every dialectic call.
+
+The Honcho test server runs in its own process (a real Honcho is another service; sharing the GIL with it would
+measure the test server). The runner uses the real honcho-ai SDK, the real state store (SQLite) and real per-student
+git memory, with concurrency 32. Figures, all from the same run:
+- the ideal bound: students x queries x latency / concurrency (only the dialectic's waiting, nothing else);
+- one student at a time (concurrency 1), measured on a subset and extrapolated to all students (said so in the row);
+- memory held per student in flight: tracemalloc peak of a separate, smaller run divided by the students in flight.
+Queries use append and replace (no LLM call), so the dialectic is the only external wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+from .table import Row
+
+LATENCY = 0.2
+QUERIES = 4
+CONCURRENCY = 32
+
+COURSE = """
+[agent]
+id = "bench"
+name = "Bench"
+models = ["bench-tutor"]
+
+[block.student]
+field.topics = { type = "string", default = "" }
+field.summary = { type = "string", default = "" }
+
+[block.journey]
+field.notes = { type = "string", default = "" }
+field.status = { type = "string", default = "" }
+
+[[task]]
+name = "bench"
+manual = true
+queries = [
+  { target = "student.topics", question = "What does the student love writing about?", merge = "append" },
+  { target = "student.summary", question = "What is the student's essay about?", merge = "replace" },
+  { target = "journey.notes", question = "What does the student love about their essay?", merge = "append" },
+  { target = "journey.status", question = "What is the student's essay topic?", merge = "replace" },
+]
+"""
+
+
+def _serve_honcho(conn, latency: float) -> None:  # runs in the child process
+    from tests.servers.honcho_server import HonchoTestServer
+
+    server = HonchoTestServer("127.0.0.1", 0).start()
+    server.set_latency(latency, "chat")
+    conn.send(server.url)
+    conn.recv()  # wait for "stop"
+    server.stop()
+
+
+class HonchoProcess:
+    def __enter__(self) -> str:
+        ctx = multiprocessing.get_context("spawn")
+        self.parent, child = ctx.Pipe()
+        self.process = ctx.Process(target=_serve_honcho, args=(child, LATENCY), daemon=True)
+        self.process.start()
+        return self.parent.recv()
+
+    def __exit__(self, *exc: object) -> None:
+        self.parent.send("stop")
+        self.process.join(10)
+
+
+def _settings(root: Path, honcho_url: str, concurrency: int):
+    from youlab_core.settings import Settings
+
+    return Settings(storage_root=root, config_dir=root / "config", honcho_url=honcho_url, runner_concurrency=concurrency,
+                    call_retries=2, dialectic_timeout_seconds=30, mirror_concurrency=16, outbox_max_items=100_000)
+
+
+async def _seed(state, settings, users: list[str]) -> float:
+    from youlab_core.dialectic.mirror import HonchoMirror
+
+    mirror = HonchoMirror(state, settings)
+    for i, user in enumerate(users):
+        mirror.enqueue(user, f"{user}-chat", "user",
+                       f"I love writing about topic {i} and my family. My essay is about the summer I spent on topic {i}.")
+    started = time.perf_counter()
+    while state.outbox_stats().queued:
+        await mirror.flush()
+    elapsed = time.perf_counter() - started
+    await mirror.stop()
+    return elapsed
+
+
+def _runner(settings, registry, state, memory, concurrency: int):
+    from youlab_core.dialectic import HonchoDialectic
+    from youlab_core.dialectic.honcho import honcho_client
+    from youlab_core.runner import Runner
+
+    settings = settings.model_copy(update={"runner_concurrency": concurrency})
+    client = honcho_client(settings.honcho_url, "", settings.honcho_workspace, timeout=30)
+    return Runner(settings, registry, memory, state, HonchoDialectic(client, timeout=30), None)
+
+
+async def _measure(students: int, baseline_students: int, memory_students: int) -> list[Row]:
+    from youlab_core.config import CourseRegistry
+    from youlab_core.memory import MemoryStore
+    from youlab_core.state import open_store
+
+    with tempfile.TemporaryDirectory() as tmp, HonchoProcess() as honcho_url:
+        root = Path(tmp)
+        (root / "config/courses/bench").mkdir(parents=True)
+        (root / "config/courses/bench/course.toml").write_text(COURSE)
+        settings = _settings(root, honcho_url, CONCURRENCY)
+        registry = CourseRegistry(settings.config_dir)
+        registry.reload()
+        state = open_store(settings)
+        memory = MemoryStore.from_settings(settings, courses=registry)
+        main_users = [f"s{i:05d}" for i in range(students)]
+        base_users = [f"b{i:05d}" for i in range(baseline_students)]
+        mem_users = [f"m{i:05d}" for i in range(memory_students)]
+        seed_time = await _seed(state, settings, main_users + base_users + mem_users)
+
+        runner = _runner(settings, registry, state, memory, CONCURRENCY)
+        started = time.perf_counter()
+        report = await runner.run("bench", main_users)
+        concurrent = time.perf_counter() - started
+        assert report.succeeded == students, [s.errors() for s in report.students if s.status != "succeeded"][:3]
+        assert report.diffs_proposed == students * QUERIES, report.diffs_proposed
+        await runner.aclose()
+
+        serial_runner = _runner(settings, registry, state, memory, 1)
+        started = time.perf_counter()
+        base_report = await serial_runner.run("bench", base_users)
+        per_student = (time.perf_counter() - started) / baseline_students
+        assert base_report.succeeded == baseline_students
+        await serial_runner.aclose()
+
+        mem_runner = _runner(settings, registry, state, memory, CONCURRENCY)
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        mem_report = await mem_runner.run("bench", mem_users)
+        peak = tracemalloc.get_traced_memory()[1] - before
+        tracemalloc.stop()
+        assert mem_report.succeeded == memory_students
+        await mem_runner.aclose()
+        state.close()
+
+    ideal = students * QUERIES * LATENCY / CONCURRENCY
+    ratio = concurrent / ideal
+    in_flight = min(CONCURRENCY, memory_students)
+    return [
+        Row("runner", f"{students} students x {QUERIES} queries, 200 ms dialectic, concurrency {CONCURRENCY}",
+            f"{concurrent:.1f} s ({ratio:.2f}x ideal; {students / concurrent:.1f} students/s)",
+            f"ideal {ideal:.1f} s; one at a time {per_student * students:.0f} s (extrapolated from "
+            f"{baseline_students} students: {per_student:.2f} s each)",
+            "target <= 1.25x ideal: " + ("met" if ratio <= 1.25 else "NOT met") + "; includes claims, git commits"),
+        Row("runner", "memory per student in flight (tracemalloc peak / in flight)",
+            f"{peak / in_flight / 1024:.0f} KiB", f"peak {peak / 1024 / 1024:.1f} MiB for {in_flight} in flight",
+            f"separate run of {memory_students} students"),
+        Row("runner", f"Honcho mirror: {students + baseline_students + memory_students} messages seeded",
+            f"{seed_time:.1f} s", "", "batches <= 100 per session; 1 session per student here"),
+    ]
+
+
+def run(quick: bool) -> list[Row]:
+    if quick:
+        return asyncio.run(_measure(students=128, baseline_students=4, memory_students=32))
+    return asyncio.run(_measure(students=1000, baseline_students=20, memory_students=64))
