@@ -132,3 +132,22 @@ def test_ordinary_chat_is_labelled_and_derived_from_the_message():
 def test_ordinary_chat_without_content_words():
     assert "not with a language model" in reply_for([{"role": "user", "content": "hi"}])
     assert reply_for([{"role": "assistant", "content": "hello"}]).startswith("[Offline demo model")
+
+
+def test_same_answers_in_processes_with_different_hash_seeds():
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from tests.demo_model.test_answers import TRANSCRIPT, ask;"
+        "from youlab_core.demo_model import reply_for;"
+        "print(repr([ask('essay grandmother soccer worry patience garden weekends'), ask('What sport?'),"
+        " reply_for([{'role': 'user', 'content': 'robotics essay about my grandmother'}])]))"
+    )
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        outputs.add(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                   check=True).stdout)
+    assert len(outputs) == 1

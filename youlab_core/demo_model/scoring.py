@@ -104,7 +104,7 @@ def related_sentences(question: str, texts: Iterable[str], limit: int = 3) -> li
     idf = {t: math.log(1 + total / (1 + sum(1 for bag in bags if t in bag))) for t in terms}
     scored: list[tuple[float, int]] = []
     for index, bag in enumerate(bags):
-        score = sum(idf[t] for t in terms & bag)
+        score = sum(idf[t] for t in sorted(terms & bag))  # fixed order: same float sum whatever the hash seed
         if score > 0:
             scored.append((score, index))
     scored.sort(key=lambda item: (-item[0], -item[1]))
