@@ -227,3 +227,11 @@ async def test_openai_async_sdk(demo_model):
     completion = await client.chat.completions.create(model=MODEL_ID, messages=CHAT)
     assert completion.choices[0].message.content == reply_for(CHAT)
     await client.close()
+
+
+def test_request_log_is_bounded():
+    with DemoModelServer(max_logged=3) as server:
+        for _ in range(5):
+            httpx.get(server.base_url + "/models")
+        post(server, {"model": MODEL_ID, "messages": CHAT})
+        assert len(server.requests) == 3 and server.requests[-1].kind == "chat"

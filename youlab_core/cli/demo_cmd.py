@@ -21,7 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def demo_model_command(args: argparse.Namespace) -> int:
     try:
-        server = DemoModelServer(args.host, args.port, api_key=args.api_key).start()
+        # A long-running server keeps only a short request log (it exists for tests).
+        server = DemoModelServer(args.host, args.port, api_key=args.api_key, max_logged=100).start()
     except OSError as exc:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 2

@@ -87,10 +87,13 @@ Handler = Callable[[Request], Response]
 class JSONServer:
     """Base class. Subclasses implement `routes()` and may override `error_body()`."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, api_key: str | None = None):
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, api_key: str | None = None, max_logged: int = 100_000
+    ):
         self.host = host
         self.port = port
         self.api_key = api_key
+        self.max_logged = max_logged  # oldest entries dropped beyond this: a long-running server must not grow
         self.requests: list[LoggedRequest] = []
         self.latency: dict[str, float] = {}  # route kind (or "*" for every request) -> seconds added
         self._failures: list[_Failure] = []
@@ -246,6 +249,8 @@ class JSONServer:
         entry = LoggedRequest(request.method, request.path, kind, body, time.time(), status, request.query, headers)
         with self._lock:
             self.requests.append(entry)
+            if len(self.requests) > self.max_logged:
+                del self.requests[: len(self.requests) - self.max_logged]
         return entry
 
 

@@ -50,8 +50,8 @@ class DemoModelServer(JSONServer):
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, api_key: str | None = None,
-                 stream_chunk_words: int = 3):
-        super().__init__(host, port, api_key=api_key)
+                 stream_chunk_words: int = 3, max_logged: int = 100_000):
+        super().__init__(host, port, api_key=api_key, max_logged=max_logged)
         self.stream_chunk_words = stream_chunk_words
 
     @property
