@@ -250,24 +250,52 @@ async def test_review_actions_apply_and_record_and_other_students_cannot_act(qui
     assert approve_id not in pending_diffs(quick, user["id"])  # decided diffs leave pending_diffs/
 
 
-async def test_idle_and_per_minute_triggers_fire(quick):
-    """Idle after 1 minute; the per-minute schedule once per minute per student (claims make it once, whatever
-    the number of schedulers polling the same state store)."""
-    user, token = quick.make_student("Finn")
-    async with quick.client(token) as c:
-        await c.chats.new(student_chat(["My essay topic is the night sky over my village."]))
-        await say(c, "I will write tomorrow.")  # the last message: idle from now
+def minute_only_config(quick: OpenWebUIHandle, root: Path) -> Path:
+    """The e2e course with only its per-minute task, for a second scheduler in this process."""
+    text = (HERE / "courses" / "e2e-quick" / "course.toml").read_text()
+    head, *tasks = text.split("[[task]]")
+    minute = next("[[task]]" + t for t in tasks if 'name = "quick-minute"' in t)
+    target = root / "courses" / "e2e-quick" / "course.toml"
+    target.parent.mkdir(parents=True)
+    target.write_text(head + minute)
+    return root
 
-        async def both_fired():
-            idle = (await agent_threads(c, "quick-idle"))[1]
-            minute_folder, minute = await agent_threads(c, "quick-minute")
-            return (idle, minute_folder) if idle and minute_folder else None
 
-        idle, _ = await eventually(both_fired, 150, "the idle and per-minute threads", interval=2)
-        assert idle[0]["chat"]["models"] == ["youlab_agents.quick-idle"]
+async def test_idle_and_per_minute_triggers_fire_once(quick, tmp_path):
+    """Idle after 1 minute; the per-minute schedule once per minute per student even with a second scheduler
+    (this test process, a recording handler) polling the same state store next to Open WebUI's."""
+    from youlab_core.config import CourseRegistry
+    from youlab_core.scheduler import Scheduler
+    from youlab_core.settings import Settings
     from youlab_core.state import open_store
 
     store = open_store(url=f"sqlite:///{quick.storage_root / 'state.db'}")
+    registry = CourseRegistry(minute_only_config(quick, tmp_path / "config"))
+    assert not registry.reload() and [t.name for _, t in registry.tasks()] == ["quick-minute"]
+    handled: list[Any] = []
+
+    async def record(work: Any) -> None:
+        handled.append(work)
+
+    second = Scheduler(store, registry, record, Settings(poll_interval_seconds=1.0, poll_jitter_seconds=0.5))
+    loop_task = asyncio.create_task(second.run_forever())
+    user, token = quick.make_student("Finn")
+    try:
+        async with quick.client(token) as c:
+            await c.chats.new(student_chat(["My essay topic is the night sky over my village."]))
+            await say(c, "I will write tomorrow.")  # the last message: idle from now
+
+            async def fired():
+                idle = (await agent_threads(c, "quick-idle"))[1]
+                minutes = await asyncio.to_thread(store.list_runs, task="quick-minute", user_id=user["id"], limit=50)
+                return (idle, minutes) if idle and minutes else None
+
+            idle, _ = await eventually(fired, 150, "the idle thread and a per-minute run", interval=2)
+            assert idle[0]["chat"]["models"] == ["youlab_agents.quick-idle"]
+            await asyncio.sleep(5)  # both schedulers poll again after the minute was claimed
+    finally:
+        await second.stop(grace_seconds=2)
+        await asyncio.gather(loop_task, return_exceptions=True)
     try:
         runs = store.list_runs(task="quick-minute", user_id=user["id"], limit=50)
         due = [r.due_at for r in runs]
