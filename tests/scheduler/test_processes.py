@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -130,5 +130,40 @@ def test_work_of_a_killed_worker_runs_once_after_its_lease_expires(url: str, tmp
     store = open_store(url=url)
     try:
         assert {r.attempts for r in store.list_runs(task="race", limit=200)} == {2}
+    finally:
+        store.close()
+
+
+PLANNED_COURSE = RACE_COURSE.replace('name = "race"\nmanual = true', 'name = "race"\nmanual = true\nschedule = "0 * * * *"') + """
+[[task]]
+name = "idle-race"
+on_idle = true
+idle_threshold_minutes = 1
+batch_size = 25
+queries = [ { target = "student.notes", question = "What?" } ]
+"""
+
+
+def test_workers_planning_the_same_schedule_fire_and_idle_sweep_run_each_once(url: str, tmp_path: Path) -> None:
+    """Three processes plan at once: one wins the schedule fire, the idle sweep is idempotent."""
+    write_config(tmp_path, PLANNED_COURSE)
+    now = datetime.now(UTC)
+    users = [f"s{i:04}" for i in range(300)]
+    store = open_store(url=url)
+    for user in users:
+        store.record_message(user, "demo", now - timedelta(minutes=5))
+    store.reset_schedule("race", "demo", "0 * * * *|UTC", now - timedelta(seconds=30))  # a fire 30 s ago: in grace
+    store.close()
+    procs = [spawn(tmp_path, url, f"p{i}", "--idle-exit", "1.5") for i in range(3)]
+    (tmp_path / "go").touch()
+    wait(procs, tmp_path)
+    ran = lines(tmp_path, "ran")
+    for task in ("race", "idle-race"):
+        counts = Counter(line[2] for line in ran if line[1] == task)
+        assert sorted(counts) == users and set(counts.values()) == {1}, task
+    store = open_store(url=url)
+    try:
+        cursor = store.task_cursor("race")
+        assert cursor is not None and cursor.fires == 1
     finally:
         store.close()
