@@ -23,6 +23,8 @@ from youlab_core.demo_model.answers import answer_from_texts
 from youlab_core.demo_model.http import HTTPError, JSONServer, Request, Response
 from youlab_core.demo_model.scoring import count_tokens
 
+from .common import ValidationFailed, int_arg, matches
+
 ID_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
 MAX_ID = 512
 MAX_BATCH = 100
@@ -33,14 +35,6 @@ _WS = "/v3/workspaces/" + _ID.format("ws")
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-class ValidationFailed(HTTPError):
-    """422 with FastAPI's body shape: {"detail": [{"loc": [...], "msg": ..., "type": ...}]}."""
-
-    def __init__(self, loc: list[Any], msg: str, kind: str = "value_error"):
-        super().__init__(422, msg)
-        self.detail = [{"loc": loc, "msg": msg, "type": kind}]
 
 
 @dataclass
@@ -138,12 +132,12 @@ class HonchoTestServer(JSONServer):
         return self.store.peers[key]
 
     def _page(self, request: Request, items: list[dict]) -> Response:
-        page = _int_arg(request, "page", 1, minimum=1)
-        size = _int_arg(request, "size", 50, minimum=1, maximum=MAX_PAGE_SIZE)
+        page = int_arg(request, "page", 1, minimum=1)
+        size = int_arg(request, "size", 50, minimum=1, maximum=MAX_PAGE_SIZE)
         body = request.json() if request.body else {}
         filters = (body or {}).get("filters") if isinstance(body, dict) else None
         if filters:
-            items = [item for item in items if _matches(item, filters)]
+            items = [item for item in items if matches(item, filters)]
         if request.arg("reverse") in ("true", "True", "1"):
             items = list(reversed(items))
         total = len(items)
@@ -382,33 +376,6 @@ def _require_id(body: dict, name: str) -> str:
     value = body.get(name)
     _check_id(value, ["body", name])
     return value
-
-
-def _int_arg(request: Request, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
-    raw = request.arg(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationFailed(["query", name], "Input should be a valid integer", "int_parsing") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        raise ValidationFailed(["query", name], f"Input should be between {minimum} and {maximum}", "less_than_equal")
-    return value
-
-
-def _matches(item: dict, filters: dict) -> bool:
-    for key, wanted in filters.items():
-        if key == "metadata" and isinstance(wanted, dict):
-            meta = item.get("metadata") or {}
-            if any(meta.get(k) != v for k, v in wanted.items()):
-                return False
-        elif isinstance(wanted, list):
-            if item.get(key) not in wanted:
-                return False
-        elif item.get(key) != wanted:
-            return False
-    return True
 
 
 def _public(record: dict) -> dict:

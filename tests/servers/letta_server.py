@@ -18,18 +18,15 @@ from typing import Any
 
 from youlab_core.demo_model.http import HTTPError, JSONServer, Request, Response
 
+from .common import ValidationFailed as Invalid
+from .common import int_arg
+
 DEFAULT_BLOCK_LIMIT = 20_000  # Letta's CORE_MEMORY_BLOCK_CHAR_LIMIT
 _ID = r"(?P<{}>[^/]+)"
 
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-class Invalid(HTTPError):
-    def __init__(self, loc: list[Any], msg: str, kind: str = "value_error"):
-        super().__init__(422, msg)
-        self.detail = [{"loc": loc, "msg": msg, "type": kind}]
 
 
 @dataclass
@@ -137,14 +134,7 @@ class LettaTestServer(JSONServer):
         if before is not None:
             ids = [i["id"] for i in items]
             items = items[: ids.index(before)] if before in ids else []
-        raw_limit = request.arg("limit")
-        try:
-            limit = int(raw_limit) if raw_limit is not None else 50
-        except ValueError:
-            raise Invalid(["query", "limit"], "Input should be a valid integer", "int_parsing") from None
-        if limit < 1:
-            raise Invalid(["query", "limit"], "Input should be greater than or equal to 1", "greater_than_equal")
-        limit = min(limit, self.page_limit)
+        limit = min(int_arg(request, "limit", 50, minimum=1), self.page_limit)
         chunk = items[-limit:] if before is not None and after is None else items[:limit]
         return Response(chunk)
 
