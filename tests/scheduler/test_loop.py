@@ -255,3 +255,22 @@ class TestIdleSweep:
         for _ in range(6):
             await tick(scheduler)
         assert sorted(u for _, _, u in handler.runs("idle-grader")) == sorted(f"s{i}" for i in range(10))
+
+
+class TestAfterMessagesRetry:
+    async def test_more_messages_do_not_skip_a_retry_backoff(self, scheduler: Scheduler, store: SqlStateStore,
+                                                              handler: RecordingHandler, clock: FakeClock) -> None:
+        handler.fail = {"u1": "LLMError: 503"}
+        for _ in range(2):
+            store.record_message("u1", "demo", clock.now())
+            assert scheduler.claim_after_messages("u1", "demo", "chat") == []
+        store.record_message("u1", "demo", clock.now())
+        [work] = scheduler.claim_after_messages("u1", "demo", "chat")
+        await scheduler.execute(work)
+        store.record_message("u1", "demo", clock.now())
+        assert scheduler.claim_after_messages("u1", "demo", "chat") == []  # retry is due in 60 s, not now
+        handler.fail = {}
+        clock.advance(seconds=60)
+        await tick(scheduler)
+        assert [c.attempt for w in handler.calls for c in w.claims] == [1, 2]
+        assert store.get_run(work.run_id("u1")).status == "succeeded"  # type: ignore[union-attr]

@@ -275,6 +275,8 @@ class Scheduler:
                 continue
             if state and state.claim_owner and state.claim_expires_at and state.claim_expires_at > now:
                 continue  # running now; its completion re-checks the count
+            if state and state.attempts > 0 and state.next_due_at and state.next_due_at > now:
+                continue  # a failed run waits for its retry time; more messages do not skip the backoff
             row = self.store.claim_user(
                 task.name, course_id, user_id, TriggerKind.after_messages.value, self.owner, now,
                 self.settings.claim_lease_seconds, messages=act.message_count, chat_id=chat_id,
