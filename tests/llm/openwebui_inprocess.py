@@ -38,6 +38,7 @@ async def observe(demo: DemoModelServer) -> dict:
             out[label] = "no error"
         except LLMError as exc:
             out[label] = {"message": str(exc), "transient": exc.transient}
+    out["streamed"] = await stream_through_open_webui(owui.app)
     demo.fail_next(1, status=429, retry_after=3)
     try:
         await llm.complete([{"role": "user", "content": "x"}])
@@ -45,6 +46,31 @@ async def observe(demo: DemoModelServer) -> dict:
     except LLMError as exc:
         out["rate_limited"] = {"status": exc.status, "transient": exc.transient, "retry_after": exc.retry_after}
     return out
+
+
+async def stream_through_open_webui(app) -> dict:
+    """A streaming chat through Open WebUI's own completion path, as a student's chat would make it."""
+    from open_webui.models.users import Users
+    from open_webui.utils.chat import generate_chat_completion
+
+    from youlab_core.llm.openwebui import build_request
+
+    user = await Users.get_user_by_id("u-student")
+    request = build_request(app, user_id="u-student", model_id="youlab-demo")
+    form = {"model": "youlab-demo", "stream": True, "stream_options": {"include_usage": True},
+            "messages": [{"role": "user", "content": "My essay is about robotics club"}]}
+    response = await generate_chat_completion(request, form, user, bypass_filter=True)
+    raw = b""
+    async for chunk in response.body_iterator:
+        raw += chunk if isinstance(chunk, bytes) else chunk.encode()
+    text, usage = "", None
+    for line in raw.decode().splitlines():
+        if line.startswith("data: ") and line != "data: [DONE]":
+            data = json.loads(line[len("data: "):])
+            for choice in data.get("choices") or []:
+                text += choice.get("delta", {}).get("content") or ""
+            usage = data.get("usage") or usage
+    return {"text": text, "usage": usage, "done": raw.decode().rstrip().endswith("data: [DONE]")}
 
 
 def main() -> int:

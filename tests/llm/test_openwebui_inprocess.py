@@ -60,3 +60,11 @@ def test_errors_are_llm_errors(observed):
     assert "nobody" in observed["missing_user"]["message"] and not observed["missing_user"]["transient"]
     assert "gpt-nope" in observed["missing_model"]["message"] and not observed["missing_model"]["transient"]
     assert observed["rate_limited"] == {"status": 429, "transient": True, "retry_after": 3.0}
+
+
+def test_open_webui_streams_the_demo_model(observed):
+    from youlab_core.demo_model import reply_for
+
+    streamed = observed["streamed"]
+    assert streamed["text"] == reply_for([{"role": "user", "content": "My essay is about robotics club"}])
+    assert streamed["done"] and streamed["usage"]["completion_tokens"] > 0
