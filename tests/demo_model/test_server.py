@@ -235,3 +235,38 @@ def test_request_log_is_bounded():
             httpx.get(server.base_url + "/models")
         post(server, {"model": MODEL_ID, "messages": CHAT})
         assert len(server.requests) == 3 and server.requests[-1].kind == "chat"
+
+
+def test_chunked_request_body_is_read(demo_model):
+    def body():
+        payload = json.dumps({"model": MODEL_ID, "messages": CHAT}).encode()
+        yield payload[:10]
+        yield payload[10:]
+
+    response = httpx.post(demo_model.base_url + "/chat/completions", content=body(),
+                          headers={"Content-Type": "application/json"})
+    assert response.status_code == 200
+    assert response.json()["choices"][0]["message"]["content"] == reply_for(CHAT)
+
+
+async def test_many_concurrent_clients_get_their_own_answers(demo_model):
+    import asyncio
+
+    demo_model.set_latency(0.1, kind="chat")
+    questions = [f"My essay is about topic{i} and club{i}" for i in range(40)]
+
+    async with httpx.AsyncClient(base_url=demo_model.base_url, timeout=10,
+                                 limits=httpx.Limits(max_connections=40)) as client:
+        async def ask(text: str, stream: bool) -> str:
+            body = {"model": MODEL_ID, "messages": [{"role": "user", "content": text}], "stream": stream}
+            response = await client.post("/chat/completions", json=body)
+            if not stream:
+                return response.json()["choices"][0]["message"]["content"]
+            chunks = [json.loads(e) for e in sse_events(response.text)[:-1]]
+            return "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+
+        start = time.perf_counter()
+        answers = await asyncio.gather(*(ask(q, i % 2 == 0) for i, q in enumerate(questions)))
+        elapsed = time.perf_counter() - start
+    assert answers == [reply_for([{"role": "user", "content": q}]) for q in questions]
+    assert elapsed < 40 * 0.1 / 2  # served concurrently, not one after another
