@@ -163,9 +163,8 @@ def test_latency(demo_model):
     start = time.perf_counter()
     post(demo_model, {"model": MODEL_ID, "messages": CHAT})
     assert time.perf_counter() - start >= 0.3
-    start = time.perf_counter()
     httpx.get(demo_model.base_url + "/models")
-    assert time.perf_counter() - start < 0.3
+    assert [(e.kind, e.delay) for e in demo_model.requests] == [("chat", 0.3), ("models", 0.0)]
 
 
 def test_api_key_required_when_set():
@@ -265,8 +264,6 @@ async def test_many_concurrent_clients_get_their_own_answers(demo_model):
             chunks = [json.loads(e) for e in sse_events(response.text)[:-1]]
             return "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
 
-        start = time.perf_counter()
         answers = await asyncio.gather(*(ask(q, i % 2 == 0) for i, q in enumerate(questions)))
-        elapsed = time.perf_counter() - start
     assert answers == [reply_for([{"role": "user", "content": q}]) for q in questions]
-    assert elapsed < 40 * 0.1 / 2  # served concurrently, not one after another
+    assert demo_model.max_in_flight > 1 and demo_model.in_flight == 0  # served side by side, not one by one

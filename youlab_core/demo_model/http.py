@@ -70,6 +70,7 @@ class LoggedRequest:
     status: int | None = None  # None when the connection was dropped on purpose
     query: dict[str, list[str]] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)  # lower-cased names; credentials redacted
+    delay: float = 0.0  # the latency added to this request (set_latency)
 
 
 @dataclass
@@ -97,6 +98,8 @@ class JSONServer:
         self.requests: list[LoggedRequest] = []
         self.latency: dict[str, float] = {}  # route kind (or "*" for every request) -> seconds added
         self._failures: list[_Failure] = []
+        self.in_flight = 0  # requests being handled now, and the most seen at once (did clients overlap?)
+        self.max_in_flight = 0
         self._down: bool = False
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
@@ -214,11 +217,18 @@ class JSONServer:
             return self._error(exc)
         request.params = params
         entry = self._log(request, kind, None)
-        response = self._respond(request, handler, kind)
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            response = self._respond(request, handler, kind, entry)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
         entry.status = None if response is None else response.status
         return response
 
-    def _respond(self, request: Request, handler: Handler, kind: str) -> Response | None:
+    def _respond(self, request: Request, handler: Handler, kind: str, entry: LoggedRequest) -> Response | None:
         if self._down:
             return None if self._down == "close" else self._error(HTTPError(503, "Service Unavailable"))
         failure = self._take_failure(kind)
@@ -229,6 +239,7 @@ class JSONServer:
             return self._error(HTTPError(failure.status, failure.message or _reason(failure.status), headers))
         delay = self.latency.get("*", 0.0) + self.latency.get(kind, 0.0)
         if delay > 0:
+            entry.delay = delay
             time.sleep(delay)
         if self.api_key is not None and request.headers.get("authorization") != f"Bearer {self.api_key}":
             return self._error(HTTPError(401, "Invalid or missing API key"))
