@@ -62,7 +62,10 @@ def test_agent_thread_shows_the_banner_and_no_composer(student: StudentPage, wor
     assert visible_count(student, f"#messages-container :is({WRITING_CONTROLS})") == 0
     for name in REVIEW_BUTTONS:
         assert student.page.locator(f"#messages-container button[aria-label='{name}']").last.is_visible(), name
-    student.expand_folder(thread.folder_id)  # the run listed under its agent's folder, for the screenshot
+    # For the screenshot: the run listed under its agent's folder (after the folder's slide-open transition).
+    student.expand_folder(thread.folder_id)
+    student.page.locator(f"#sidebar-folders-content a[href='/c/{thread.chat_id}']").first.wait_for(state="visible")
+    student.page.wait_for_timeout(400)
     student.screenshot("agent-thread")
     assert student.errors == []
 
