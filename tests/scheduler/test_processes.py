@@ -154,7 +154,7 @@ def test_workers_planning_the_same_schedule_fire_and_idle_sweep_run_each_once(ur
         store.record_message(user, "demo", now - timedelta(minutes=5))
     store.reset_schedule("race", "demo", "0 * * * *|UTC", now - timedelta(seconds=30))  # a fire 30 s ago: in grace
     store.close()
-    procs = [spawn(tmp_path, url, f"p{i}", "--idle-exit", "1.5") for i in range(3)]
+    procs = [spawn(tmp_path, url, f"p{i}", "--idle-exit", "3", "--until-done") for i in range(3)]
     (tmp_path / "go").touch()
     wait(procs, tmp_path)
     ran = lines(tmp_path, "ran")
