@@ -25,7 +25,7 @@ from youlab_core.state import SqlStateStore, open_store
 from youlab_core.state.tables import activity, trigger_state
 from youlab_core.triggers import FakeClock
 
-from .table import Row, ms, percentile, summary, time_calls
+from .table import Row, ms, summary, time_calls
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 COURSE = """
@@ -210,5 +210,3 @@ def run(quick: bool) -> list[Row]:
             server.stop()
     return rows
 
-
-__all__ = ["run", "percentile"]

@@ -7,8 +7,10 @@ from .migrations import migrate
 from .records import (
     Activity,
     ClaimedRow,
+    Completion,
     OutboxItem,
     OutboxStats,
+    Retry,
     RunRecord,
     RunStatus,
     TaskCursor,
@@ -17,7 +19,6 @@ from .records import (
     from_epoch,
     to_epoch,
 )
-from .sql_claims import Completion, Retry
 from .sql_store import SqlStateStore, open_store
 
 __all__ = [

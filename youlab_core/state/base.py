@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from .sql_claims import Completion, Retry
 from .records import (
     Activity,
     ClaimedRow,
+    Completion,
     OutboxItem,
     OutboxStats,
+    Retry,
     RunRecord,
     TaskCursor,
     ThreadRecord,

@@ -129,3 +129,24 @@ class OutboxStats:
     queued: int
     dead: int
     overflowed: int
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A run that finished (succeeded, or failed for good) and what is pending for the student next."""
+
+    user_id: str
+    token: str
+    started_at: datetime
+    fire_at: datetime
+    messages: int
+    failed: bool
+    next_due_at: datetime | None
+    next_kind: str | None
+
+
+@dataclass(frozen=True)
+class Retry:
+    user_id: str
+    token: str
+    retry_at: datetime

@@ -7,7 +7,6 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,34 +31,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import OperationalError
 
-from .records import ClaimedRow, from_epoch, to_epoch
+from .records import ClaimedRow, Completion, Retry, from_epoch, to_epoch
 from .sql_base import SqlBase, least
 from .tables import activity, trigger_state
 
 ts = trigger_state
 log = logging.getLogger(__name__)
 SETTLE_ATTEMPTS = 4
-
-
-@dataclass(frozen=True)
-class Completion:
-    """A run that finished (succeeded, or failed for good) and what is pending for the student next."""
-
-    user_id: str
-    token: str
-    started_at: datetime
-    fire_at: datetime
-    messages: int
-    failed: bool
-    next_due_at: datetime | None
-    next_kind: str | None
-
-
-@dataclass(frozen=True)
-class Retry:
-    user_id: str
-    token: str
-    retry_at: datetime
 
 
 def _claimed(task: str, token: str, now: float, row: Any) -> ClaimedRow:
