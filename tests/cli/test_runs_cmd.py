@@ -53,3 +53,26 @@ def test_bad_arguments(url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert exc.value.code == 2
     assert main(["runs", "--state-url", url, "--user", "nobody"]) == 0
     assert "no runs match" in capsys.readouterr().err
+
+
+def test_triggers_view_shows_pending_claimed_and_skipped_fires(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    store = open_store(url=url)
+    now = datetime.now(UTC)
+    store.offer_due("grader", "c", [("u1", now - timedelta(minutes=1), "on_idle"), ("u2", now - timedelta(minutes=1), "on_idle"),
+                                    ("u3", now + timedelta(hours=1), "on_idle")])
+    store.claim_due("grader", "w1", now, 600, 1)
+    store.reset_schedule("weekly", "c", "0 9 * * 1|UTC", now - timedelta(days=3))
+    store.advance_schedule("weekly", "c", now - timedelta(days=3), now + timedelta(days=4), None, 3, now, None)
+    store.close()
+    assert main(["runs", "--state-url", url, "--triggers"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:4] == ["TASK", "DUE", "LATER", "CLAIMED"]
+    grader = lines[1].split()
+    assert grader[:4] == ["grader", "1", "1", "1"]
+    weekly = lines[2].split()
+    assert weekly[0] == "weekly" and weekly[1:4] == ["0", "0", "0"] and "3" in weekly[6:8]
+    assert main(["runs", "--state-url", url, "--triggers", "--task", "weekly"]) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]] == ["weekly"]

@@ -1,4 +1,5 @@
-"""`youlab runs`: list run records (newest first), e.g. `youlab runs --status failed`."""
+"""`youlab runs`: list run records (newest first), e.g. `youlab runs --status failed`; `--triggers` shows, per
+task, the work pending and claimed and the schedule's fires and skipped fires."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import argparse
 import json
 import os
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from ..state import RunRecord, RunStatus
 
@@ -19,6 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmd.add_argument("--user", help="only this student (Open WebUI user id)")
     cmd.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     cmd.add_argument("--json", action="store_true", help="one JSON object per line")
+    cmd.add_argument("--triggers", action="store_true",
+                     help="instead of runs: per task, work pending and claimed, the next cron fire, fires and skipped fires")
     cmd.add_argument("--storage-root", type=Path, default=None, help="where state.db is (default: <data dir>/youlab)")
     cmd.add_argument("--state-url", default=None, help="SQLAlchemy URL of the state store")
     cmd.set_defaults(handler=runs_command)
@@ -39,6 +43,31 @@ def _row(run: RunRecord) -> dict[str, object]:
     }
 
 
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+
+
+def _print_triggers(store: Any, task: str | None) -> int:
+    now = datetime.now(UTC)
+    pending = store.pending_counts(now)
+    cursors = {c.task: c for c in store.task_cursors()}
+    names = [n for n in sorted(set(pending) | set(cursors)) if task in (None, n)]
+    if not names:
+        print("no trigger state yet", file=sys.stderr)
+        return 0
+    header = ("TASK", "DUE", "LATER", "CLAIMED", "NEXT FIRE (UTC)", "FIRES", "SKIPPED", "LAST SKIP (UTC)")
+    rows = []
+    for name in names:
+        due, later, claimed = pending.get(name, (0, 0, 0))
+        c = cursors.get(name)
+        rows.append((name, str(due), str(later), str(claimed), _when(c.next_fire_at) if c else "-",
+                     str(c.fires) if c else "-", str(c.skipped_total) if c else "-", _when(c.last_skip_at) if c else "-"))
+    _table(header, rows)
+    return 0
+
+
 def runs_command(args: argparse.Namespace) -> int:
     from ..settings import Settings
     from ..state import open_store
@@ -49,6 +78,8 @@ def runs_command(args: argparse.Namespace) -> int:
     settings = Settings.from_env(storage_root=args.storage_root, state_url=args.state_url or os.environ.get("YOULAB_STATE_URL") or None)
     store = open_store(settings)
     try:
+        if args.triggers:
+            return _print_triggers(store, args.task)
         runs = store.list_runs(status=args.status, task=args.task, user_id=args.user, limit=args.limit)
     finally:
         store.close()
@@ -65,7 +96,5 @@ def runs_command(args: argparse.Namespace) -> int:
          "-" if r.diffs_proposed is None else str(r.diffs_proposed), (r.error or "").replace("\n", " ")[:80])
         for r in runs
     ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+    _table(header, rows)
     return 0

@@ -59,6 +59,13 @@ class StateStore(ABC):
     def task_cursor(self, task: str) -> TaskCursor | None: ...
 
     @abstractmethod
+    def task_cursors(self) -> list[TaskCursor]: ...
+
+    @abstractmethod
+    def pending_counts(self, now: datetime) -> dict[str, tuple[int, int, int]]:
+        """Per task: (due now and unclaimed, due later, claimed now)."""
+
+    @abstractmethod
     def reset_schedule(self, task: str, course_id: str, schedule_key: str | None, next_fire_at: datetime | None) -> None:
         """Start (or restart after the cron changed) a task's schedule at `next_fire_at`."""
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, and_, bindparam, case, or_, select, update
+from sqlalchemy import Float, and_, bindparam, case, func, or_, select, update
 
 from .records import Activity, TaskCursor, TriggerState, from_epoch, to_epoch
 from .sql_base import SqlBase, least
@@ -142,6 +142,28 @@ class TriggerStoreMixin(SqlBase):
             r.task, r.course_id, r.schedule, from_epoch(r.next_fire_at), from_epoch(r.last_fire_at), r.fires,
             r.skipped_total, from_epoch(r.last_skip_at), r.last_skip_count, r.idle_swept_until,
         )
+
+    def task_cursors(self) -> list[TaskCursor]:
+        with self.engines.read.connect() as conn:
+            names = conn.execute(select(task_cursor.c.task).order_by(task_cursor.c.task)).scalars().all()
+        return [c for c in (self.task_cursor(n) for n in names) if c is not None]
+
+    def pending_counts(self, now: datetime) -> dict[str, tuple[int, int, int]]:
+        """Per task: (due now and unclaimed, due later, claimed)."""
+        at = to_epoch(now)
+        claimed = ts.c.claim_token.is_not(None) & (ts.c.claim_expires_at >= at)
+        query = (
+            select(
+                ts.c.task,
+                func.sum(case((and_(ts.c.next_due_at <= at, ~claimed), 1), else_=0)),
+                func.sum(case((and_(ts.c.next_due_at > at, ~claimed), 1), else_=0)),
+                func.sum(case((claimed, 1), else_=0)),
+            )
+            .where(or_(ts.c.next_due_at.is_not(None), ts.c.claim_token.is_not(None)))
+            .group_by(ts.c.task)
+        )
+        with self.engines.read.connect() as conn:
+            return {r[0]: (int(r[1] or 0), int(r[2] or 0), int(r[3] or 0)) for r in conn.execute(query)}
 
     def _ensure_cursor(self, conn: Any, task: str, course_id: str) -> None:
         stmt = self._insert(task_cursor).values(
