@@ -42,3 +42,20 @@ def test_a_static_dir_that_does_not_exist_yet_is_left_to_open_webui(tmp_path: Pa
     monkeypatch.setenv("STATIC_DIR", str(tmp_path / "not-created-yet"))
     assert main(["patch", "apply", "--open-webui-dir", str(package)]) == 0
     assert "live STATIC_DIR" not in capsys.readouterr().out
+
+
+def test_a_conflict_in_the_environment_static_dir_is_only_a_warning(
+    tmp_path: Path, package: Path, monkeypatch, capsys
+) -> None:
+    import shutil
+
+    live = tmp_path / "live"
+    shutil.copytree(package / "frontend" / "static", live)
+    (live / "loader.js").write_text("// edited in the running server\n")
+    monkeypatch.setenv("STATIC_DIR", str(live))
+    assert main(["patch", "apply", "--open-webui-dir", str(package)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("applied:") and "warning: $STATIC_DIR not changed" in captured.err
+    assert (live / "loader.js").read_text() == "// edited in the running server\n"
+    # Named explicitly, the same conflict is an error.
+    assert main(["patch", "apply", "--open-webui-dir", str(package), "--static-dir", str(live)]) == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 
@@ -19,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     for name, help_text in (
         ("apply", "install the patch (idempotent; run before starting Open WebUI)"),
         ("revert", "restore Open WebUI's original files byte for byte"),
-        ("status", "report: applied, not applied, outdated or modified"),
+        ("status", "report: applied, not applied, outdated or modified (exit 0 only when applied)"),
     ):
         action = actions.add_parser(name, help=help_text)
         action.add_argument(
@@ -31,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action.add_argument(
             "--static-dir",
             type=Path,
-            default=_environment_static_dir(),
+            default=None,
             help="also patch a running server's STATIC_DIR (default: $STATIC_DIR when it is an existing folder)",
         )
         if name != "status":
@@ -43,15 +44,22 @@ def run(args: argparse.Namespace) -> int:
     # Imported here: `youlab --help` must not depend on the patch package's assets.
     import openwebui_patches
 
-    from_args = {"package_dir": args.open_webui_dir, "static_dir": args.static_dir}
-    if args.patch_command == "apply":
-        result = openwebui_patches.apply(**from_args, force=args.force)
-    elif args.patch_command == "revert":
-        result = openwebui_patches.revert(**from_args, force=args.force)
-    else:
-        result = openwebui_patches.status(**from_args)
-    print(result.describe())
-    # status: 0 when applied, 1 otherwise, so scripts can test it.
+    package_dir = args.open_webui_dir
     if args.patch_command == "status":
+        result = openwebui_patches.status(package_dir, args.static_dir or _environment_static_dir())
+        print(result.describe())
         return 0 if result.state is openwebui_patches.PatchState.APPLIED else 1
+    action = openwebui_patches.apply if args.patch_command == "apply" else openwebui_patches.revert
+    if args.static_dir is not None:  # asked for by name: any conflict there is an error
+        print(action(package_dir, args.static_dir, force=args.force).describe())
+        return 0
+    result = action(package_dir, force=args.force)
+    live = _environment_static_dir()
+    if live is not None:
+        # $STATIC_DIR is refreshed from the package at every start anyway: a conflict there is only a warning.
+        try:
+            result = action(package_dir, live, force=args.force)
+        except openwebui_patches.PatchConflict as exc:
+            print(f"warning: $STATIC_DIR not changed ({exc}); Open WebUI refreshes it at its next start", file=sys.stderr)
+    print(result.describe())
     return 0
