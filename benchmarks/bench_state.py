@@ -44,6 +44,12 @@ batch_size = 50
 queries = [ { target = "student.notes", question = "What?" } ]
 
 [[task]]
+name = "bench-count"
+after_messages = 1000000
+batch_size = 50
+queries = [ { target = "student.notes", question = "What?" } ]
+
+[[task]]
 name = "bench-idle"
 on_idle = true
 idle_threshold_minutes = 5
@@ -143,6 +149,17 @@ def _record_costs(store: SqlStateStore, total: int, repeat: int) -> tuple[list[f
     return record, time_calls(insert, repeat)
 
 
+def _after_messages_check(store: SqlStateStore, registry: CourseRegistry, total: int, repeat: int) -> list[float]:
+    scheduler = Scheduler(store, registry, _noop, Settings(), clock=FakeClock(NOW), owner="bench")
+    users = iter([f"u{(i * 7919) % max(total, 1):07}" for i in range(repeat)])
+
+    def check() -> None:
+        if scheduler.claim_after_messages(next(users), "bench", "chat-1"):
+            raise AssertionError("nothing should be due")
+
+    return time_calls(check, repeat)
+
+
 def _backend_rows(name: str, url: str, sizes: list[int], quick: bool, registry: CourseRegistry) -> list[Row]:
     rows: list[Row] = []
     for total in sizes:
@@ -165,6 +182,9 @@ def _backend_rows(name: str, url: str, sizes: list[int], quick: bool, registry: 
                 record, bare = _record_costs(store, total, 300 if quick else 2000)
                 rows.append(Row("state", f"{name}: record one student message ({total:,} students)", summary(record),
                                 f"bare insert: {summary(bare)}"))
+                check = _after_messages_check(store, registry, total, 300 if quick else 2000)
+                rows.append(Row("state", f"{name}: chat path after_messages check, not due", summary(check),
+                                f"bare insert: {summary(bare)}", "reads only: activity + trigger state"))
         finally:
             store.close()
             _drop(url)
