@@ -100,7 +100,7 @@ class JSONServer:
         self._failures: list[_Failure] = []
         self.in_flight = 0  # requests being handled now, and the most seen at once (did clients overlap?)
         self.max_in_flight = 0
-        self._down: bool = False
+        self._outage: str | None = None  # None (up), "503" or "close"
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -168,12 +168,12 @@ class JSONServer:
 
     def down(self, *, close: bool = False) -> None:
         """Every request fails with 503 until `up()`; with `close`, connections are dropped without an answer."""
-        self._down = "close" if close else True  # type: ignore[assignment]
+        self._outage = "close" if close else "503"
         if close:
             self._close_connections()
 
     def up(self) -> None:
-        self._down = False
+        self._outage = None
 
     def calls(self, kind: str) -> list[LoggedRequest]:
         with self._lock:
@@ -229,8 +229,8 @@ class JSONServer:
         return response
 
     def _respond(self, request: Request, handler: Handler, kind: str, entry: LoggedRequest) -> Response | None:
-        if self._down:
-            return None if self._down == "close" else self._error(HTTPError(503, "Service Unavailable"))
+        if self._outage is not None:
+            return None if self._outage == "close" else self._error(HTTPError(503, "Service Unavailable"))
         failure = self._take_failure(kind)
         if failure is not None:
             if failure.drop:
