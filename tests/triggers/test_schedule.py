@@ -94,3 +94,15 @@ class TestMisfire:
     def test_zero_grace_runs_only_exactly_on_time(self) -> None:
         assert self.s.decide(utc(2026, 1, 1, 10), utc(2026, 1, 1, 10), timedelta(0)).fire_at == utc(2026, 1, 1, 10)
         assert self.s.decide(utc(2026, 1, 1, 10), utc(2026, 1, 1, 10, 0, 1), timedelta(0)).fire_at is None
+
+
+def test_grace_comes_from_the_task_else_the_setting() -> None:
+    from youlab_core.config import TaskSpec
+    from youlab_core.settings import Settings
+    from youlab_core.triggers import misfire_grace
+
+    query = [{"target": "student.notes", "question": "What?"}]
+    settings = Settings(misfire_grace_minutes=7)
+    assert misfire_grace(TaskSpec(name="t", schedule="0 * * * *", queries=query), settings) == timedelta(minutes=7)
+    own = TaskSpec(name="t", schedule="0 * * * *", misfire_grace_minutes=0, queries=query)
+    assert misfire_grace(own, settings) == timedelta(0)
