@@ -167,3 +167,39 @@ async def test_the_scheduler_handler_reports_failed_students(make_runner, state,
     runs = state.list_runs(task="grader")
     assert sorted(r.status for r in runs) == ["succeeded", "succeeded"]
     assert sorted(r.diffs_proposed for r in runs) == [0, 3]
+
+
+async def test_a_field_edited_during_the_run_is_merged_again_from_its_new_value(make_runner, memory, registry, llm,
+                                                                              source):
+    from youlab_core.dialectic import EmbeddedDialectic
+
+    course = registry.course("essay")
+
+    class EditsMidRun(EmbeddedDialectic):
+        async def ask(self, user_id, course_, query, **kwargs):
+            if query.target == "journey.approach":  # the last query: the student edits an earlier field meanwhile
+                await asyncio.to_thread(memory.student(user_id).write_field, course, "student", "insights",
+                                        "Edited by me.", author=f"student:{user_id}")
+            return await super().ask(user_id, course_, query, **kwargs)
+
+    report = await make_runner(EditsMidRun(llm, source)).run("grader", ["u1"])
+    change = report.student("u1").queries[0].change
+    assert change.current_value == "Edited by me."
+    assert change.proposed_value.startswith("Edited by me.") and "garden" in change.proposed_value
+    assert memory.student("u1").get_diff(change.diff_id).current_value == "Edited by me."
+
+
+async def test_a_failed_student_writes_nothing_half_way(make_runner, memory, demo_model, settings, llm, source):
+    # The llm_diff merge (last query) fails for good: the other two changes are still proposed, and nothing else.
+    from youlab_core.dialectic import EmbeddedDialectic
+
+    class FailLast(EmbeddedDialectic):
+        async def ask(self, user_id, course_, query, **kwargs):
+            if query.target == "journey.approach":
+                raise RuntimeError("the dialectic broke")
+            return await super().ask(user_id, course_, query, **kwargs)
+
+    report = await make_runner(FailLast(llm, source)).run("grader", ["u1"])
+    student = report.student("u1")
+    assert student.status == "failed" and "broke" in student.queries[2].error
+    assert len(memory.student("u1").list_diffs(status="pending")) == 2
