@@ -63,3 +63,26 @@ async def test_stopped_loop_can_be_started_again_and_releases_claims(store, regi
     assert state is not None and state.claim_owner is None and state.next_due_at is not None
     again = ensure_scheduler_started(lambda: Scheduler(store, registry, handler, settings, clock=clock, owner="b"))
     assert again is not scheduler and running_scheduler() is again
+
+
+def test_event_loop_shutdown_releases_claims(store, registry, settings, clock) -> None:
+    """uvicorn ends by cancelling the loop's tasks (asyncio.run does the same): the loop's claims are given back."""
+    from .conftest import RecordingHandler
+
+    store.record_message("u1", "demo", clock.now())
+    clock.advance(minutes=5)
+    handler = RecordingHandler()
+
+    async def server_lifetime() -> None:
+        handler.block = asyncio.Event()
+        ensure_scheduler_started(lambda: Scheduler(store, registry, handler, settings, clock=clock, owner="worker-1"))
+        for _ in range(200):
+            if handler.calls:
+                return  # the "server" exits while the run is in progress
+            await asyncio.sleep(0.01)
+
+    asyncio.run(server_lifetime())
+    assert handler.runs() == [("idle-grader", "on_idle", "u1")]
+    state = store.trigger_state("idle-grader", "u1")
+    assert state is not None and state.claim_owner is None and state.next_due_at is not None
+    assert store.list_runs()[0].status == "released"

@@ -57,7 +57,8 @@ async def stop_process_scheduler(grace_seconds: float | None = None) -> None:
     with reg.lock:
         scheduler, task = reg.scheduler, reg.task
         reg.scheduler = reg.task = None
+    if task is None or task.done():
+        return  # never started, or its loop already ended it (and released its claims then)
     if scheduler is not None:
         await scheduler.stop(grace_seconds)
-    if task is not None:
-        await asyncio.gather(task, return_exceptions=True)
+    await asyncio.gather(task, return_exceptions=True)
