@@ -125,3 +125,29 @@ def test_two_stores_racing_claim_every_row_exactly_once(store_url: str, store: S
         o.close()
     everything = [u for w in won for u in w]
     assert len(everything) == 300 and len(set(everything)) == 300
+
+
+def test_concurrent_chat_path_claims_of_one_student_have_one_winner(store_url: str, store: SqlStateStore) -> None:
+    import threading
+
+    from youlab_core.state import open_store
+
+    others = [open_store(url=store_url) for _ in range(6)]
+    barrier = threading.Barrier(len(others))
+    won: list[str] = []
+
+    def claim(i: int) -> None:
+        barrier.wait()
+        for _ in range(20):
+            row = others[i].claim_user("t", "c", "u1", "after_messages", f"w{i}", T0, LEASE, messages=5, min_new_messages=3)
+            if row is not None:
+                won.append(row.token)
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(len(others))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for o in others:
+        o.close()
+    assert len(won) == 1
