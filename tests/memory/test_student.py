@@ -156,3 +156,18 @@ def test_blocks_are_namespaced_per_course(store: MemoryStore, course: Course) ->
     memory.write_field(course, "journal", "entries", "first course", author="student:s1")
     assert memory.read_field(other, "journal", "entries") == ""
     assert (store.users_root / "s1" / "memory-blocks" / "typed-course" / "journal.md").is_file()
+
+
+def test_git_gc_packs_the_repository_and_everything_still_works(store: MemoryStore, course: Course) -> None:
+    memory = store.student("s1")
+    first = memory.write_field(course, "journal", "entries", "one", author="student:s1")
+    diff = memory.propose(course, agent="observer", run_id="r", block="journal", field="entries", operation="replace",
+                          proposed_value="two", reasoning="", confidence="low", source_query="")
+    repo = store.users_root / "s1"
+    git(repo, "gc", "--quiet", "--prune=now")
+    assert not [p for p in (repo / ".git" / "objects").iterdir() if len(p.name) == 2]  # all packed
+    memory.approve(diff.id, reviewer="student:s1")
+    assert memory.read_field(course, "journal", "entries") == "two"
+    assert memory.read_at(course, "journal", first).values["entries"] == "one"
+    assert [h.version for h in memory.history(course, "journal")][-1] == first
+    assert_fsck_clean(repo)

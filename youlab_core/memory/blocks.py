@@ -13,6 +13,7 @@ from ..errors import NotFound
 from . import blockfile
 from .blockfile import BlockDoc
 from .ids import validate_name
+from .values import same_value
 
 BLOCKS_DIR = "memory-blocks"
 
@@ -105,8 +106,6 @@ def to_block(doc: BlockDoc) -> Block:
 
 
 def changed_fields(old: BlockDoc | None, new: BlockDoc) -> tuple[str, ...]:
-    from .values import same_value
-
     if old is None:
         return tuple(new.values)
     names = [*new.values, *(n for n in old.values if n not in new.values)]

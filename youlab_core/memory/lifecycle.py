@@ -6,7 +6,6 @@ diffs it supersedes), so a crash never leaves an approval applied but not record
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,6 @@ from .diffs import (
     DiffStatus,
     PendingDiff,
     closed_reason,
-    diff_path,
     index_entry,
     parse_index,
     render_index,
@@ -34,7 +32,6 @@ if TYPE_CHECKING:
     from .repo import StudentRepo
     from .store import MemoryStore
 
-log = logging.getLogger(__name__)
 
 
 class _Unset:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from ..config import Course
-from ..errors import NotFound
+from ..errors import InvalidUserId, NotFound
 from .diffs import ApprovalListener, PendingDiff
 from .ids import validate_user_id
 from .repo import StudentRepo
@@ -71,8 +71,6 @@ class MemoryStore:
         user_id = validate_user_id(user_id)
         path = self.users_root / user_id
         if path.resolve().parent != self.users_root.resolve():  # defence in depth: symlinks, odd filesystems
-            from ..errors import InvalidUserId
-
             raise InvalidUserId(f"student id {user_id!r} resolves outside the storage root")
         return StudentMemory(self, user_id, StudentRepo(path))
 
