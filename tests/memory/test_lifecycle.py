@@ -249,3 +249,23 @@ def test_approve_finds_the_course_through_the_store_lookup(tmp_path: Path, cours
         bare.student("s1").approve(diff.id, reviewer="student:s1")
     with_lookup = MemoryStore(tmp_path / "users", courses=Courses(course))
     assert with_lookup.student("s1").approve(diff.id, reviewer="student:s1").status is DiffStatus.approved
+
+
+def test_a_busy_day_spreads_its_decided_diffs_over_bounded_archive_files(
+    store: MemoryStore, course: Course, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import youlab_core.memory.student as student_module
+
+    monkeypatch.setattr(student_module, "ARCHIVE_CHUNK", 3)
+    memory = store.student("s1")
+    ids = [propose(memory, course, "level", n % 10).id for n in range(8)]
+    for diff_id in ids[:7]:
+        memory.reject(diff_id, reviewer="student:s1")
+    archive = repo_of(store) / "pending_diffs" / "archive"
+    assert sorted(p.name for p in archive.iterdir()) == ["2026-03-01.1.jsonl", "2026-03-01.2.jsonl", "2026-03-01.jsonl"]
+    assert [len(p.read_text().splitlines()) for p in sorted(archive.iterdir())] == [3, 1, 3]
+    assert all(memory.get_diff(i).status is DiffStatus.rejected for i in ids[:7])
+    assert memory.get_diff(ids[7]).status is DiffStatus.pending
+    assert len(memory.list_diffs()) == 8
+    memory.approve(ids[7], reviewer="student:s1")  # lands in the last file with room
+    assert len((archive / "2026-03-01.2.jsonl").read_text().splitlines()) == 2

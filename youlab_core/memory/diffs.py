@@ -120,10 +120,15 @@ def diff_path(diff_id: str) -> str:
     return f"{DIFFS_DIR}/{diff_id}.json"
 
 
-def archive_path(diff_id: str) -> str:
-    """Decided diffs leave `pending_diffs/` for one JSON-lines file per day they were proposed (the id starts with
-    that day). Keeping one file per diff forever would make every commit's index and trees grow with history."""
-    return f"{ARCHIVE_DIR}/{diff_id[0:4]}-{diff_id[4:6]}-{diff_id[6:8]}.jsonl"
+ARCHIVE_CHUNK = 50  # decided diffs per archive file: bounds what one decision rewrites, however busy the day
+
+
+def archive_path(diff_id: str, chunk: int = 0) -> str:
+    """Decided diffs leave `pending_diffs/` for JSON-lines files named after the day they were proposed (the id
+    starts with that day): `archive/2026-11-24.jsonl`, then `archive/2026-11-24.1.jsonl`, ... of ARCHIVE_CHUNK lines
+    each. One file per diff kept forever would make every commit's index and trees grow with history."""
+    day = f"{diff_id[0:4]}-{diff_id[4:6]}-{diff_id[6:8]}"
+    return f"{ARCHIVE_DIR}/{day}.jsonl" if chunk == 0 else f"{ARCHIVE_DIR}/{day}.{chunk}.jsonl"
 
 
 def parse_archive(text: str | None) -> list[PendingDiff]:

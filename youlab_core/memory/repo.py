@@ -166,6 +166,9 @@ class StudentRepo:
         except FileNotFoundError:
             return None
 
+    def has_file(self, relpath: str) -> bool:
+        return (self.path / relpath).is_file()
+
     def list_dir(self, relpath: str) -> list[str]:
         try:
             return sorted(os.listdir(self.path / relpath))

@@ -27,6 +27,7 @@ from .blocks import (
     unified,
 )
 from .diffs import (
+    ARCHIVE_CHUNK,
     ARCHIVE_DIR,
     DIFFS_DIR,
     PENDING_INDEX,
@@ -132,10 +133,14 @@ class StudentMemory(DiffLifecycle):
         for diff in decided:
             index.pop(diff.id, None)
             files[diff_path(diff.id)] = None
-            archive = archive_path(diff.id)
-            if archive not in files:
-                files[archive] = self.repo.read_text(archive) or ""
-            files[archive] = (files[archive] or "") + diff.to_json_line()
+            chunk = 0  # append to the day's last archive file (found by cheap existence checks), or start the next
+            while archive_path(diff.id, chunk + 1) in files or self.repo.has_file(archive_path(diff.id, chunk + 1)):
+                chunk += 1
+            archive = archive_path(diff.id, chunk)
+            text = files[archive] if archive in files else self.repo.read_text(archive)
+            if text is not None and text.count("\n") >= ARCHIVE_CHUNK:
+                archive, text = archive_path(diff.id, chunk + 1), None
+            files[archive] = (text or "") + diff.to_json_line()
         files[PENDING_INDEX] = render_index(index)
         return files
 
@@ -143,10 +148,13 @@ class StudentMemory(DiffLifecycle):
         text = self.repo.read_text(diff_path(diff_id))
         if text is not None:
             return PendingDiff.from_json(text)
-        found = find_in_archive(self.repo.read_text(archive_path(diff_id)), diff_id)
-        if found is None:
-            raise NotFound(f"student {self.user_id!r} has no pending diff {diff_id!r}")
-        return found
+        chunk = 0
+        while (archived := self.repo.read_text(archive_path(diff_id, chunk))) is not None:
+            found = find_in_archive(archived, diff_id)
+            if found is not None:
+                return found
+            chunk += 1
+        raise NotFound(f"student {self.user_id!r} has no pending diff {diff_id!r}")
 
     def _all_diffs(self) -> list[PendingDiff]:
         """Every diff, pending and decided (reads the whole archive: this is the audit trail)."""
