@@ -171,3 +171,30 @@ def test_git_gc_packs_the_repository_and_everything_still_works(store: MemorySto
     assert memory.read_at(course, "journal", first).values["entries"] == "one"
     assert [h.version for h in memory.history(course, "journal")][-1] == first
     assert_fsck_clean(repo)
+
+
+def test_toml_text_survives_a_write_an_approval_and_a_restore(store: MemoryStore, course: Course) -> None:
+    # The earlier version kept block bodies as TOML inside Markdown and mangled nested tables.
+    toml_text = '[essay.draft]\ntitle = "Home"\n[[essay.draft.notes]]\ntext = "## not a heading"\n---\n'
+    memory = store.student("s1")
+    first = memory.write_field(course, "journal", "entries", toml_text, author="student:s1")
+    diff = memory.propose(course, agent="observer", run_id="r", block="journal", field="summary",
+                          operation="replace", proposed_value=toml_text + "x = {y = 1}", reasoning="",
+                          confidence="low", source_query="")
+    memory.approve(diff.id, reviewer="student:s1")
+    assert memory.read_block(course, "journal").values == {"entries": toml_text, "summary": toml_text + "x = {y = 1}"}
+    memory.restore(course, "journal", first, author="student:s1")
+    assert memory.read_block(course, "journal").values == {"entries": toml_text, "summary": "nothing yet"}
+
+
+def test_restore_makes_pending_diffs_of_the_fields_it_changes_stale(store: MemoryStore, course: Course) -> None:
+    memory = store.student("s1")
+    first = memory.write_field(course, "journal", "entries", "one", author="student:s1")
+    memory.write_field(course, "journal", "entries", "two", author="student:s1")
+    common = dict(agent="observer", run_id="r", block="journal", operation="replace", reasoning="",
+                  confidence="low", source_query="")
+    on_entries = memory.propose(course, field="entries", proposed_value="two and more", **common)
+    on_summary = memory.propose(course, field="summary", proposed_value="short", **common)
+    memory.restore(course, "journal", first, author="student:s1")
+    assert memory.get_diff(on_entries.id).status.value == "stale"
+    assert memory.get_diff(on_summary.id).status.value == "pending"  # restore left summary as it was
