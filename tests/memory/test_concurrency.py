@@ -77,3 +77,37 @@ def test_first_use_from_many_processes_creates_one_repository(tmp_path: Path, co
         assert proc.returncode == 0, err.decode()
     assert sorted(p.name for p in root.iterdir()) == ["s1"]  # no staging directory left behind
     assert git(root / "s1", "log", "--format=%s").count("Create this student's memory") == 1
+
+
+def test_many_threads_creating_different_students_keep_each_repository_its_own(
+    tmp_path: Path, course: Course
+) -> None:
+    # GitPython's IndexFile.add(paths) chdirs the whole process: with threads, one student's files could be staged
+    # into another's repository. The store stages blobs itself; every repository must hold exactly its own files.
+    store = MemoryStore(tmp_path / "users", courses=Courses(course))
+    cwd = os.getcwd()
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            memory = store.student(f"t{n}")
+            memory.write_field(course, "journal", "entries", f"student {n}", author=f"student:t{n}")
+            diff = memory.propose(course, agent="a", run_id="r", block="journal", field="summary",
+                                  operation="replace", proposed_value=f"summary {n}", reasoning="",
+                                  confidence="low", source_query="")
+            memory.approve(diff.id, reviewer=f"student:t{n}")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and os.getcwd() == cwd
+    for n in range(16):
+        repo = tmp_path / "users" / f"t{n}"
+        assert_clean_worktree(repo)
+        assert git(repo, "show", "HEAD:.gitignore") == "*.tmp\n"
+        assert store.student(f"t{n}").read_block(course, "journal").values == {
+            "entries": f"student {n}", "summary": f"summary {n}"}

@@ -195,7 +195,7 @@ def test_proposals_of_the_wrong_type_are_refused_with_a_reason(store: MemoryStor
         propose(memory, course, "status", "lost")
     with pytest.raises(NotFound, match="no field 'nope'"):
         propose(memory, course, "nope", "x")
-    with pytest.raises(ValueError):
+    with pytest.raises(ProposalRefused, match="'certain' is not a valid Confidence"):
         memory.propose(course, agent="a", run_id="r", block="profile", field="notes", operation="replace",
                        proposed_value="x", reasoning="", confidence="certain", source_query="")
     assert memory.list_diffs() == []
@@ -269,3 +269,30 @@ def test_a_busy_day_spreads_its_decided_diffs_over_bounded_archive_files(
     assert len(memory.list_diffs()) == 8
     memory.approve(ids[7], reviewer="student:s1")  # lands in the last file with room
     assert len((archive / "2026-03-01.2.jsonl").read_text().splitlines()) == 2
+
+
+def test_propose_many_records_a_run_in_one_commit_and_reports_each_outcome(store: MemoryStore, course: Course) -> None:
+    from youlab_core.memory import Proposal
+
+    memory = store.student("s1")
+    memory.write_field(course, "journal", "summary", "moved on", author="student:s1")
+    repo = repo_of(store)
+    commits = int(git(repo, "rev-list", "--count", "HEAD"))
+    outcomes = memory.propose_many(course, [
+        Proposal("profile", "notes", "append", "Likes chess.", "said so", "high", "What is new?"),
+        Proposal("profile", "level", "replace", 99, "", "low", "Level?"),                      # over max 10
+        Proposal("journal", "summary", "llm_diff", "merged", "", "medium", "Summary?", based_on="old summary"),
+        Proposal("profile", "nope", "replace", "x", "", "low", "?"),
+        Proposal("journal", "entries", "replace", "an entry", "", "medium", "Entries?", based_on=""),
+    ], agent="observer", run_id="run-7")
+    first, too_big, stale, unknown, last = outcomes
+    assert isinstance(first, PendingDiff) and isinstance(last, PendingDiff)
+    assert isinstance(too_big, ProposalRefused) and "max of 10" in str(too_big)
+    assert isinstance(stale, StaleDiff)
+    assert isinstance(unknown, ProposalRefused) and "no field 'nope'" in str(unknown)
+    assert int(git(repo, "rev-list", "--count", "HEAD")) == commits + 1
+    subject = git(repo, "log", "-1", "--format=%an|%s").strip()
+    assert subject == "agent:observer|Propose 2 changes (run run-7)"
+    assert {d.id for d in memory.list_diffs(status="pending")} == {first.id, last.id}
+    assert memory.approve(last.id, reviewer="student:s1").status is DiffStatus.approved
+    assert memory.propose_many(course, [], agent="observer", run_id="r") == []

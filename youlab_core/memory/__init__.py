@@ -8,7 +8,7 @@ from .blockfile import BlockFileError
 from .blocks import Block, BlockInfo, HistoryEntry
 from .diffs import ApprovalListener, Confidence, DiffClosed, DiffStatus, PendingDiff
 from .ids import validate_user_id
-from .lifecycle import UNSET
+from .lifecycle import UNSET, Proposal
 from .store import CourseLookup, MemoryStore
 from .student import StudentMemory
 from .values import InvalidFieldValue
@@ -29,6 +29,7 @@ __all__ = [
     "MemoryStore",
     "NotFound",
     "PendingDiff",
+    "Proposal",
     "ProposalRefused",
     "StaleDiff",
     "StudentMemory",

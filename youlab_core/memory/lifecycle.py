@@ -6,7 +6,8 @@ diffs it supersedes), so a crash never leaves an approval applied but not record
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,32 @@ class _Unset:
 
 
 UNSET: Any = _Unset()
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """One proposed change for `propose_many` (the arguments of `propose` that differ per field)."""
+
+    block: str
+    field: str
+    operation: MergeStrategy | str
+    proposed_value: Any
+    reasoning: str
+    confidence: Confidence | str
+    source_query: str
+    note: str = ""
+    based_on: Any = UNSET
+
+
+def _proposal_message(made: list[PendingDiff], run_id: str) -> str:
+    if len(made) == 1:
+        diff = made[0]
+        head = f"Propose {diff.operation.value} of {diff.target} ({diff.id})\n\n{_short(diff.proposed_value, 400)}"
+    else:
+        lines = [f"- {d.operation.value} of {d.target} ({d.id}): {_short(d.proposed_value, 100)}" for d in made]
+        head = f"Propose {len(made)} changes (run {run_id})\n\n" + "\n".join(lines)
+    trailers = "\n".join(f"Youlab-Diff: {d.id}" for d in made)
+    return f"{head}\n\n{trailers}\nYoulab-Run: {run_id}"
 
 
 def _short(value: Any, limit: int = 120) -> str:
@@ -85,49 +112,78 @@ class DiffLifecycle:
 
         `based_on` is the field value the proposal was computed from; if the field has changed since, the proposal
         would show the student a wrong "before", so it is refused with StaleDiff (compute it again)."""
-        spec = field_spec(course, block, field)
-        try:
-            proposed_value = check_value(spec, proposed_value, where=f"{block}.{field}")
-        except InvalidFieldValue as exc:
-            raise ProposalRefused(str(exc)) from None
-        operation = MergeStrategy(operation)
-        confidence = Confidence(confidence)
+        field_spec(course, block, field)  # NotFound for an unknown block or field
+        proposal = Proposal(block, field, operation, proposed_value, reasoning, confidence, source_query, note, based_on)
+        (outcome,) = self.propose_many(course, [proposal], agent=agent, run_id=run_id)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def propose_many(
+        self, course: Course, proposals: Sequence[Proposal], *, agent: str, run_id: str
+    ) -> list[PendingDiff | StaleDiff | ProposalRefused]:
+        """Record several proposals of one agent run in ONE commit. Each is checked like `propose`; a refused or
+        stale one is returned in its slot (as the exception) without stopping the others."""
+        outcomes: list[PendingDiff | StaleDiff | ProposalRefused] = []
+        checked: list[tuple[int, Proposal, Any, MergeStrategy, Confidence]] = []
+        for proposal in proposals:
+            try:
+                spec = field_spec(course, proposal.block, proposal.field)
+                value = check_value(spec, proposal.proposed_value, where=f"{proposal.block}.{proposal.field}")
+                operation, confidence = MergeStrategy(proposal.operation), Confidence(proposal.confidence)
+            except (NotFound, InvalidFieldValue, ValueError) as exc:
+                outcomes.append(ProposalRefused(str(exc)))
+                continue
+            checked.append((len(outcomes), proposal, value, operation, confidence))
+            outcomes.append(ProposalRefused("not recorded"))  # replaced below
+        if not checked:
+            return outcomes
         self.repo.ensure(owner=self.user_id)
         with self.repo.locked(exclusive=True):
-            current = self._doc(course, block).values[field]
-            if based_on is not UNSET and not same_value(current, based_on):
-                raise StaleDiff(f"{block}.{field} changed while the agent was working; propose again from its new value")
             now = self._now()
             head = self._head_unlocked()
-            diff = PendingDiff(
-                id=new_diff_id(now),
-                user_id=self.user_id,
-                course=course.id,
-                agent=agent,
-                run_id=run_id,
-                block=block,
-                field=field,
-                field_type=spec.type,
-                operation=operation,
-                current_value=current,
-                proposed_value=proposed_value,
-                reasoning=reasoning,
-                confidence=confidence,
-                source_query=source_query,
-                base_commit=head,
-                status=DiffStatus.pending,
-                created_at=now,
-                note=note,
-            )
             index = parse_index(self.repo.read_text(PENDING_INDEX))
-            index[diff.id] = index_entry(diff)
-            files = {diff.path(): diff.to_json(), PENDING_INDEX: render_index(index)}
-            message = (
-                f"Propose {operation.value} of {block}.{field} ({diff.id})\n\n"
-                f"{_short(proposed_value, 400)}\n\nYoulab-Diff: {diff.id}\nYoulab-Run: {run_id}"
-            )
-            self.repo.commit(files, message=message, author=f"agent:{agent}", when=self._now())
-        return diff
+            files: dict[str, str | None] = {}
+            made: list[PendingDiff] = []
+            docs: dict[str, BlockDoc] = {}
+            for slot, proposal, value, operation, confidence in checked:
+                if proposal.block not in docs:
+                    docs[proposal.block] = self._doc(course, proposal.block)
+                current = docs[proposal.block].values[proposal.field]
+                if proposal.based_on is not UNSET and not same_value(current, proposal.based_on):
+                    outcomes[slot] = StaleDiff(
+                        f"{proposal.block}.{proposal.field} changed while the agent was working; "
+                        "propose again from its new value"
+                    )
+                    continue
+                diff = PendingDiff(
+                    id=new_diff_id(now),
+                    user_id=self.user_id,
+                    course=course.id,
+                    agent=agent,
+                    run_id=run_id,
+                    block=proposal.block,
+                    field=proposal.field,
+                    field_type=field_spec(course, proposal.block, proposal.field).type,
+                    operation=operation,
+                    current_value=current,
+                    proposed_value=value,
+                    reasoning=proposal.reasoning,
+                    confidence=confidence,
+                    source_query=proposal.source_query,
+                    base_commit=head,
+                    status=DiffStatus.pending,
+                    created_at=now,
+                    note=proposal.note,
+                )
+                index[diff.id] = index_entry(diff)
+                files[diff.path()] = diff.to_json()
+                made.append(diff)
+                outcomes[slot] = diff
+            if made:
+                files[PENDING_INDEX] = render_index(index)
+                self.repo.commit(files, message=_proposal_message(made, run_id), author=f"agent:{agent}", when=now)
+        return outcomes
 
     def _head_unlocked(self) -> str:
         repo = self.repo.open_git()
