@@ -36,6 +36,9 @@ from ..errors import NotFound
 
 log = logging.getLogger(__name__)
 
+# See StudentRepo.open_git for why GitDB; a narrow, module-level filter (catch_warnings is not thread-safe).
+warnings.filterwarnings("ignore", message="GitDB is deprecated", category=DeprecationWarning)
+
 LOCK_FILE = "youlab.lock"
 JOURNAL_FILE = "youlab-journal.json"
 BRANCH = "main"
@@ -180,9 +183,7 @@ class StudentRepo:
         process at all, and runs about twice as fast as with the default backend (which starts `git cat-file` and
         `git hash-object` per handle). GitPython deprecates GitDB for large packed repositories of unknown origin;
         these repositories are small, loose and written only by this module."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            return git.Repo(self.path, odbt=GitDB)
+        return git.Repo(self.path, odbt=GitDB)
 
     def approval_commit(self, diff_id: str) -> str:
         """The commit that approved `diff_id` (one `git log`; its subject names the diff)."""
