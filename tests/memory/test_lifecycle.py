@@ -296,3 +296,21 @@ def test_propose_many_records_a_run_in_one_commit_and_reports_each_outcome(store
     assert {d.id for d in memory.list_diffs(status="pending")} == {first.id, last.id}
     assert memory.approve(last.id, reviewer="student:s1").status is DiffStatus.approved
     assert memory.propose_many(course, [], agent="observer", run_id="r") == []
+
+
+def test_propose_and_approve_start_no_git_process(
+    store: MemoryStore, course: Course, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    memory = store.student("s1")
+    memory.write_field(course, "profile", "notes", "x", author="student:s1")  # creating the repo may run `git init`
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"a process was started: {args}")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+    diff = propose(memory, course)
+    memory.approve(diff.id, reviewer="student:s1")
+    memory.reject(propose(memory, course, value="other").id, reviewer="student:s1")
+    assert memory.read_field(course, "profile", "notes") == "Likes chess."

@@ -20,7 +20,6 @@ import os
 import re
 import secrets
 import shutil
-import warnings
 from collections.abc import Iterator
 from io import BytesIO
 from datetime import datetime
@@ -35,9 +34,6 @@ from gitdb.base import IStream
 from ..errors import NotFound
 
 log = logging.getLogger(__name__)
-
-# See StudentRepo.open_git for why GitDB; a narrow, module-level filter (catch_warnings is not thread-safe).
-warnings.filterwarnings("ignore", message="GitDB is deprecated", category=DeprecationWarning)
 
 LOCK_FILE = "youlab.lock"
 JOURNAL_FILE = "youlab-journal.json"
@@ -183,7 +179,9 @@ class StudentRepo:
         process at all, and runs about twice as fast as with the default backend (which starts `git cat-file` and
         `git hash-object` per handle). GitPython deprecates GitDB for large packed repositories of unknown origin;
         these repositories are small, loose and written only by this module."""
-        return git.Repo(self.path, odbt=GitDB)
+        repo = git.Repo(self.path)  # the default backend starts no process until it is used, and it will not be
+        repo.odb = GitDB(os.path.join(repo.common_dir, "objects"))  # (set afterwards: odbt=GitDB warns on every open)
+        return repo
 
     def approval_commit(self, diff_id: str) -> str:
         """The commit that approved `diff_id` (one `git log`; its subject names the diff)."""
