@@ -283,8 +283,14 @@ class ClaimStoreMixin(SqlBase):
         """Remember the run record of each (user, run id) while its work is pending (kept across retries)."""
         if not pairs:
             return
-        stmt = update(ts).where(ts.c.task == task, ts.c.user_id == bindparam("uid")).values(run_id=bindparam("rid"))
         with self._writing() as conn:
+            if self.dialect == "postgresql":
+                # One statement per chunk: an executemany would be one round trip per row.
+                for start in range(0, len(pairs), 5000):
+                    v = values(column("u", String), column("r", String), name="v").data(list(pairs[start : start + 5000]))
+                    conn.execute(update(ts).where(ts.c.task == task, ts.c.user_id == v.c.u).values(run_id=v.c.r))
+                return
+            stmt = update(ts).where(ts.c.task == task, ts.c.user_id == bindparam("uid")).values(run_id=bindparam("rid"))
             conn.execute(stmt, [{"uid": u, "rid": r} for u, r in pairs])
 
 
