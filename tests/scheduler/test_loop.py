@@ -274,3 +274,23 @@ class TestAfterMessagesRetry:
         await tick(scheduler)
         assert [c.attempt for w in handler.calls for c in w.claims] == [1, 2]
         assert store.get_run(work.run_id("u1")).status == "succeeded"  # type: ignore[union-attr]
+
+
+class TestStopDuringTick:
+    async def test_claims_made_by_a_tick_that_ends_after_stop_are_given_back(self, scheduler: Scheduler, store: SqlStateStore,
+                                                                              handler: RecordingHandler, clock: FakeClock) -> None:
+        active(store, "u1")
+        clock.advance(minutes=5)
+        original = scheduler._plan_and_claim
+
+        def claim_then_stop(now, capacity):  # type: ignore[no-untyped-def]
+            works = original(now, capacity)
+            scheduler._stopping = True  # stop() arrives while the claim is in flight
+            return works
+
+        scheduler._plan_and_claim = claim_then_stop  # type: ignore[method-assign]
+        assert await scheduler.tick() == []
+        assert handler.calls == []
+        state = store.trigger_state("idle-grader", "u1")
+        assert state is not None and state.claim_owner is None and state.next_due_at is not None
+        assert [r.status for r in store.list_runs()] == ["released"]

@@ -71,6 +71,11 @@ class Scheduler:
         now = self.clock.now()
         capacity = self.settings.scheduler_max_batches - len(self._inflight)
         works = await asyncio.to_thread(self._plan_and_claim, now, capacity)
+        if self._stopping:
+            # stop() began while this tick was claiming: give the new claims back instead of starting them.
+            for work in works:
+                await asyncio.to_thread(self._release, work)
+            return []
         for work in works:
             self.start(work)
         return works
