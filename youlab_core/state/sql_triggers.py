@@ -191,6 +191,7 @@ class TriggerStoreMixin(SqlBase):
         now: datetime,
         allowed_users: set[str] | None,
     ) -> bool:
+        expected = to_epoch(expected_next)
         values: dict[str, Any] = {"next_fire_at": to_epoch(next_fire_at)}
         if fire_at is not None:
             values.update(last_fire_at=to_epoch(fire_at), fires=task_cursor.c.fires + 1)
@@ -201,7 +202,8 @@ class TriggerStoreMixin(SqlBase):
         with self._writing() as conn:
             won = conn.execute(
                 update(task_cursor)
-                .where(task_cursor.c.task == task, task_cursor.c.next_fire_at == to_epoch(expected_next))
+                # Within a millisecond, not ==: the value went through a datetime on its way here.
+                .where(task_cursor.c.task == task, task_cursor.c.next_fire_at.between(expected - 0.001, expected + 0.001))
                 .values(**values)
             ).rowcount == 1
             if won and fire_at is not None:
