@@ -91,3 +91,18 @@ def test_sigterm_stops_gracefully_and_releases_claims(setup: tuple[Path, str], t
         assert state is not None and state.claim_owner is None and state.next_due_at is not None  # still due
     finally:
         store.close()
+    # A restarted scheduler picks the released work up, and its run record goes on (second attempt).
+    out.write_text("")
+    restarted = subprocess.run(
+        [sys.executable, "-m", "youlab_core", "scheduler", "--config-dir", str(config), "--state-url", url, "--once",
+         "--handler", "tests.cli.scheduler_handlers:recording"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert restarted.returncode == 0, restarted.stderr
+    assert out.read_text() == "grader u1\n"
+    store = open_store(url=url)
+    try:
+        [again] = store.list_runs()
+        assert (again.id, again.status, again.attempts) == (run.id, "succeeded", 1)
+    finally:
+        store.close()
