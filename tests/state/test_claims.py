@@ -151,3 +151,13 @@ def test_concurrent_chat_path_claims_of_one_student_have_one_winner(store_url: s
     for o in others:
         o.close()
     assert len(won) == 1
+
+
+def test_has_due_sees_only_claimable_due_rows(store: SqlStateStore) -> None:
+    assert not store.has_due("t", T0)
+    store.offer_due("t", "c", [("u1", T0 + timedelta(minutes=1), "on_idle")])
+    assert not store.has_due("t", T0)
+    assert store.has_due("t", T0 + timedelta(minutes=1))
+    store.claim_due("t", "w1", T0 + timedelta(minutes=1), LEASE, 10)
+    assert not store.has_due("t", T0 + timedelta(minutes=1))
+    assert store.has_due("t", T0 + timedelta(minutes=1, seconds=LEASE + 1))  # lease expired: claimable again

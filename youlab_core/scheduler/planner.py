@@ -114,6 +114,8 @@ class Planner:
             room = capacity_batches - len(works)
             if room <= 0:
                 break
+            if not self.store.has_due(task.name, now):
+                continue  # the common case: no write transaction at all
             limit = min(self.settings.scheduler_claim_limit, room * task.batch_size)
             rows = self.store.claim_due(task.name, self.owner, now, self.settings.claim_lease_seconds, limit)
             if rows:

@@ -89,6 +89,10 @@ class StateStore(ABC):
 
     # --- claims ---
     @abstractmethod
+    def has_due(self, task: str, now: datetime) -> bool:
+        """Whether any student of the task is due and unclaimed (a read)."""
+
+    @abstractmethod
     def claim_due(self, task: str, owner: str, now: datetime, lease_seconds: float, limit: int) -> list[ClaimedRow]:
         """Claim up to `limit` due, unclaimed (or lease-expired) students of a task: one atomic statement."""
 

@@ -71,6 +71,17 @@ class ClaimStoreMixin(SqlBase):
             0,
         )
 
+    def has_due(self, task: str, now: datetime) -> bool:
+        """Whether claim_due would find anything: a read, so idle ticks take no write lock."""
+        at = to_epoch(now)
+        query = (
+            select(ts.c.user_id)
+            .where(ts.c.task == task, ts.c.next_due_at <= at, or_(ts.c.claim_token.is_(None), ts.c.claim_expires_at < at))
+            .limit(1)
+        )
+        with self.engines.read.connect() as conn:
+            return conn.execute(query).first() is not None
+
     def claim_due(self, task: str, owner: str, now: datetime, lease_seconds: float, limit: int) -> list[ClaimedRow]:
         at = to_epoch(now)
         token = str(uuid.uuid4())
