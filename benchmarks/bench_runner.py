@@ -6,7 +6,9 @@ git memory, with concurrency 32. Figures, all from the same run:
 - the ideal bound: students x queries x latency / concurrency (only the dialectic's waiting, nothing else);
 - one student at a time (concurrency 1), measured on a subset and extrapolated to all students (said so in the row);
 - memory held per student in flight: tracemalloc peak of a separate, smaller run divided by the students in flight.
-Queries use append and replace (no LLM call), so the dialectic is the only external wait.
+Queries use append and replace (no LLM call), so the dialectic is the only external wait. The headline row is for
+students who already have a memory repository (every run after their first); their first run, which also creates
+the repository, is its own row.
 """
 
 from __future__ import annotations
@@ -105,6 +107,30 @@ def _runner(settings, registry, state, memory, concurrency: int):
     return Runner(settings, registry, memory, state, HonchoDialectic(client, timeout=30), None)
 
 
+def _precreate(memory, registry, users: list[str]) -> None:
+    """Give students a repository already (the usual case: a student's memory exists after their first run)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    course = registry.course("bench")
+
+    def one(user: str) -> None:
+        memory.student(user).write_field(course, "journey", "status", "started", author="system:bench")
+
+    with ThreadPoolExecutor(CONCURRENCY) as pool:
+        list(pool.map(one, users))
+
+
+async def _timed_run(runner, users: list[str]) -> float:
+    started = time.perf_counter()
+    report = await runner.run("bench", users)
+    elapsed = time.perf_counter() - started
+    bad = [s.errors() for s in report.students if s.status != "succeeded"]
+    assert not bad, bad[:3]
+    assert report.diffs_proposed == len(users) * QUERIES, report.diffs_proposed
+    await runner.aclose()
+    return elapsed
+
+
 async def _measure(students: int, baseline_students: int, memory_students: int) -> list[Row]:
     from youlab_core.config import CourseRegistry
     from youlab_core.memory import MemoryStore
@@ -119,50 +145,43 @@ async def _measure(students: int, baseline_students: int, memory_students: int) 
         registry.reload()
         state = open_store(settings)
         memory = MemoryStore.from_settings(settings, courses=registry)
-        main_users = [f"s{i:05d}" for i in range(students)]
-        base_users = [f"b{i:05d}" for i in range(baseline_students)]
+        warm = [f"w{i:05d}" for i in range(students)]
+        cold = [f"c{i:05d}" for i in range(students)]
+        base = [f"b{i:05d}" for i in range(baseline_students)]
         mem_users = [f"m{i:05d}" for i in range(memory_students)]
-        seed_time = await _seed(state, settings, main_users + base_users + mem_users)
+        seed_time = await _seed(state, settings, warm + cold + base + mem_users)
+        await asyncio.to_thread(_precreate, memory, registry, warm + base + mem_users)
 
-        runner = _runner(settings, registry, state, memory, CONCURRENCY)
-        started = time.perf_counter()
-        report = await runner.run("bench", main_users)
-        concurrent = time.perf_counter() - started
-        assert report.succeeded == students, [s.errors() for s in report.students if s.status != "succeeded"][:3]
-        assert report.diffs_proposed == students * QUERIES, report.diffs_proposed
-        await runner.aclose()
-
-        serial_runner = _runner(settings, registry, state, memory, 1)
-        started = time.perf_counter()
-        base_report = await serial_runner.run("bench", base_users)
-        per_student = (time.perf_counter() - started) / baseline_students
-        assert base_report.succeeded == baseline_students
-        await serial_runner.aclose()
+        concurrent = await _timed_run(_runner(settings, registry, state, memory, CONCURRENCY), warm)
+        first_run = await _timed_run(_runner(settings, registry, state, memory, CONCURRENCY), cold)
+        per_student = await _timed_run(_runner(settings, registry, state, memory, 1), base) / baseline_students
 
         mem_runner = _runner(settings, registry, state, memory, CONCURRENCY)
         tracemalloc.start()
         before = tracemalloc.get_traced_memory()[0]
         tracemalloc.reset_peak()
-        mem_report = await mem_runner.run("bench", mem_users)
+        await _timed_run(mem_runner, mem_users)
         peak = tracemalloc.get_traced_memory()[1] - before
         tracemalloc.stop()
-        assert mem_report.succeeded == memory_students
-        await mem_runner.aclose()
         state.close()
 
     ideal = students * QUERIES * LATENCY / CONCURRENCY
     ratio = concurrent / ideal
     in_flight = min(CONCURRENCY, memory_students)
+    serial = f"one at a time {per_student * students:.0f} s (extrapolated from {baseline_students} students: " \
+             f"{per_student:.2f} s each)"
     return [
         Row("runner", f"{students} students x {QUERIES} queries, 200 ms dialectic, concurrency {CONCURRENCY}",
             f"{concurrent:.1f} s ({ratio:.2f}x ideal; {students / concurrent:.1f} students/s)",
-            f"ideal {ideal:.1f} s; one at a time {per_student * students:.0f} s (extrapolated from "
-            f"{baseline_students} students: {per_student:.2f} s each)",
-            "target <= 1.25x ideal: " + ("met" if ratio <= 1.25 else "NOT met") + "; includes claims, git commits"),
+            f"ideal {ideal:.1f} s; {serial}",
+            "students with a memory repo already; target <= 1.25x ideal: " + ("met" if ratio <= 1.25 else "NOT met")),
+        Row("runner", f"same, every student's first run (repo created)",
+            f"{first_run:.1f} s ({first_run / ideal:.2f}x ideal)", f"ideal {ideal:.1f} s",
+            "creating a git repo per student costs about as much as the run's commit"),
         Row("runner", "memory per student in flight (tracemalloc peak / in flight)",
             f"{peak / in_flight / 1024:.0f} KiB", f"peak {peak / 1024 / 1024:.1f} MiB for {in_flight} in flight",
             f"separate run of {memory_students} students"),
-        Row("runner", f"Honcho mirror: {students + baseline_students + memory_students} messages seeded",
+        Row("runner", f"Honcho mirror: {len(warm + cold + base + mem_users)} messages seeded",
             f"{seed_time:.1f} s", "", "batches <= 100 per session; 1 session per student here"),
     ]
 

@@ -141,3 +141,19 @@ def test_render_block_text_lists_and_multiline():
     text = render_block_text(course(), "journey", {"notes": "line one\nline two", "milestones": ["a", "b"],
                                                      "approach": "x"})
     assert text == "notes:\n  line one\n  line two\nmilestones:\n  - a\n  - b\napproach: x"
+
+
+def test_failed_writes_catch_up_by_themselves_once_letta_is_back(letta, letta_server, memory, registry, sync):
+    agent = make_agent(letta)
+    letta_server.down()
+    mem, diff = propose(memory, registry)
+    mem.approve(diff.id, reviewer="student:u1")
+    sync.wait_idle()
+    assert sync.pending()
+    letta_server.up()
+    deadline = time.monotonic() + 10
+    while sync.pending() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sync.pending() == []
+    assert block_value(letta, agent, "human").startswith("insights: Loves gardens.")
+    sync.close()

@@ -6,7 +6,8 @@ the student's repository, so a retry always sends the latest approved state and 
 
 An approval never waits on Letta: `on_approved` records the block as "to sync" and writes it on a background thread.
 A failure (Letta down, no such agent, no such label) stays recorded and `retry_pending()` tries again later, with
-backoff; the scheduler (or `start()`'s loop) calls it. The record lives in the state store's outbox (queue "letta")
+backoff, from a daemon thread started by the first failure (it ends when nothing is left), or from `start()`'s loop
+or the scheduler. The record lives in the state store's outbox (queue "letta")
 when the store offers queues, else in this process's memory (lost on restart: documented in docs/runner.md).
 """
 
@@ -102,6 +103,9 @@ class LettaSync:
         self._threads: list[threading.Thread] = []
         self._task: asyncio.Task | None = None
         self._stop: asyncio.Event | None = None
+        self._retry_thread: threading.Thread | None = None
+        self._closed = threading.Event()
+        self._durable_failures = False
 
     @property
     def durable(self) -> bool:
@@ -208,11 +212,39 @@ class LettaSync:
             if self._pending.get(key) is record:
                 del self._pending[key]
 
+    def _ensure_retrying(self) -> None:
+        """A daemon thread that retries what failed until nothing is left (no event loop needed, so it works
+        from the approval path wherever it runs)."""
+        with self._lock:
+            if self._retry_thread is not None and self._retry_thread.is_alive():
+                return
+            self._retry_thread = threading.Thread(target=self._retry_until_done, name="youlab-letta-retry",
+                                                  daemon=True)
+            self._retry_thread.start()
+
+    def _retry_until_done(self) -> None:
+        while not self._closed.wait(self.settings.letta_retry_seconds):
+            try:
+                self._retry_pending_sync(False)
+            except Exception:
+                log.exception("Letta retry round failed")
+            with self._lock:
+                if not self._pending and not self._durable_failures:
+                    self._retry_thread = None
+                    return
+            self._durable_failures = False
+
+    def close(self) -> None:
+        """Stop the retry thread (what is still pending stays recorded)."""
+        self._closed.set()
+
     def _failed(self, record: PendingSync, exc: Exception) -> None:
         backoff = min(3600.0, self.settings.letta_retry_seconds * (2 ** min(record.attempts, 10)))
         record.attempts += 1
         record.last_error = str(exc)[:500]
         record.next_at = time.monotonic() + backoff
+        self._durable_failures = self._durable_failures or bool(record.ids)
+        self._ensure_retrying()
         if record.ids:
             transient = getattr(exc, "transient", True)
             kwargs = {"count_attempt": not transient} if "count_attempt" in _params(self.state.outbox_retry) else {}
