@@ -93,6 +93,8 @@ def _load(store: SqlStateStore, total: int) -> None:
 
 
 def _make_due(store: SqlStateStore, total: int, due: int) -> None:
+    if due == 0:
+        return
     step = max(1, total // due)
     users = [f"u{i:07}" for i in range(0, total, step)][:due]
     past = (NOW - timedelta(minutes=1)).timestamp()
@@ -173,11 +175,14 @@ def _backend_rows(name: str, url: str, sizes: list[int], quick: bool, registry: 
             due_1pct = max(1, total // 100)
             one_pct = _tick_times(store, registry, total, due_1pct, repeat)
             fixed = _tick_times(store, registry, total, 100, repeat)
+            empty = _tick_times(store, registry, total, 0, repeat)
             scan = _full_scan(store)
             rows.append(Row("state", f"{name}: tick, {total:,} pairs, 1% due ({due_1pct:,})", ms(statistics.median(one_pct)),
                             f"full scan of the pairs: {ms(scan)}", f"loaded in {load_s:.1f} s"))
             rows.append(Row("state", f"{name}: tick, {total:,} pairs, 100 due", ms(statistics.median(fixed)),
                             f"full scan of the pairs: {ms(scan)}", f"{ms(statistics.median(fixed) / 100)} per due pair"))
+            rows.append(Row("state", f"{name}: tick, {total:,} pairs, nothing due", ms(statistics.median(empty)),
+                            f"full scan of the pairs: {ms(scan)}", "reads only"))
             if total == sizes[min(1, len(sizes) - 1)]:
                 record, bare = _record_costs(store, total, 300 if quick else 2000)
                 rows.append(Row("state", f"{name}: record one student message ({total:,} students)", summary(record),

@@ -83,6 +83,8 @@ class Planner:
             if after >= until:
                 break
             rows = self.store.idle_candidates(course.id, after, until, IDLE_SWEEP_CHUNK)
+            if not rows:
+                break  # nothing new: leave the cursor (an empty index range costs the same however wide)
             if len(rows) == IDLE_SWEEP_CHUNK:
                 # Stop before the last timestamp of a full chunk, so rows sharing it are read together next time.
                 last = to_epoch(rows[-1].last_message_at)
