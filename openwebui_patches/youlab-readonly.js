@@ -35,7 +35,7 @@
 		'div:has(> .copy-code-button) > button[aria-pressed]'
 	];
 
-	var current = { chatId: null, thread: null, seq: 0 };
+	var current = { chatId: null, thread: null, decided: false, seq: 0 };
 	var messageControls = MESSAGE_CONTROLS.join(',');
 	var folderCache = new Map();
 
@@ -184,15 +184,19 @@
 		var seq = ++current.seq;
 		current.chatId = chatId;
 		current.thread = null;
+		current.decided = !chatId;
 		render();
 		if (!chatId) return;
 		classify(chatId)
+			.catch(function () {
+				return null;
+			})
 			.then(function (thread) {
 				if (seq !== current.seq) return;
 				current.thread = thread;
+				current.decided = true;
 				render();
-			})
-			.catch(function () {});
+			});
 	}
 
 	// Blocks input that would write into an agent thread: keys, paste and drops into a hidden composer, and clicks
@@ -250,8 +254,9 @@
 
 	function start() {
 		window.__youlabReadonly = {
+			// For tests and debugging: the route's chat id, whether the server has answered, and the verdict.
 			state: function () {
-				return { chatId: current.chatId, thread: current.thread };
+				return { chatId: current.chatId, decided: current.decided, thread: current.thread };
 			}
 		};
 		try {

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.e2e.student_world import StudentWorld, make_student_world
+from tests.e2e.student_world import StudentWorld, chat_json, make_student_world
 from tests.support.browser import StudentPage, failed_test_name
 from tests.support.openwebui_stack import OpenWebUIHandle
 from youlab_core.guard import READ_ONLY_MESSAGE
@@ -180,3 +180,44 @@ def test_the_agent_folder_shows_in_the_sidebar_with_its_dated_runs(student: Stud
     # The student's course chat stays among the ordinary chats, outside the agent's folder.
     student.page.locator(f"#sidebar-chats-content a[href='/c/{world.course_chat_id}']").first.wait_for()
     assert student.page.locator(f"#sidebar-folders-content a[href='/c/{world.course_chat_id}']").count() == 0
+
+
+def _decision_case(world: StudentWorld, case: str) -> tuple[str, str | None]:
+    """A chat marked as an agent thread by only one of the markers the server-side guard reads (or by none):
+    (chat id, the agent name the banner should show, or None for an ordinary chat)."""
+    thread = world.threads[TASK]
+    source = world.chat(thread.chat_id)
+    with world.client() as client:
+        if case == "moved out of its folder":  # the model and the chat meta still say so
+            chat = client.chats.import_one(source["chat"], folder_id=None, meta=source["meta"])
+            return chat["id"], thread.agent
+        if case == "only its folder says so":  # an ordinary tutor chat, put into the agent's folder
+            chat = client.chats.new(chat_json([("user", "Hello")], world.ow.tutor_model, "Moved in"), thread.folder_id)
+            return chat["id"], thread.agent  # the folder is named after the agent
+        if case == "only its meta says so":  # tutor model, no folder, but the thread marker in chat.meta
+            chat = client.chats.import_one(
+                chat_json([("assistant", "A report")], world.ow.tutor_model, "Marked"), meta=source["meta"]
+            )
+            return chat["id"], thread.agent
+        assert case == "an ordinary chat in an ordinary folder"
+        folder = client.folders.create("My drafts")
+        chat = client.chats.new(chat_json([("user", "Hello")], world.ow.tutor_model, "Draft talk"), folder["id"])
+        return chat["id"], None
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["moved out of its folder", "only its folder says so", "only its meta says so", "an ordinary chat in an ordinary folder"],
+)
+def test_the_page_decides_from_any_marker_the_server_reads(student: StudentPage, world: StudentWorld, case: str) -> None:
+    chat_id, agent = _decision_case(world, case)
+    student.open_chat(chat_id)
+    verdict = student.wait_for_decision(chat_id)
+    if agent is None:
+        assert verdict["thread"] is None
+        student.wait_for_normal_chat()
+    else:
+        assert verdict["thread"]["agent"] == agent
+        assert student.wait_for_read_only().startswith(f"Read-only. Written by {agent} on ")
+        assert not student.composer_visible()
+    assert student.errors == []

@@ -145,6 +145,15 @@ class StudentPage:
         banner = self.page.wait_for_selector("#youlab-readonly-banner", state="visible")
         return banner.inner_text()
 
+    def wait_for_decision(self, chat_id: str) -> dict[str, Any]:
+        """Waits until the read-only script has the server's answer for this chat; returns its verdict."""
+        self.page.wait_for_function(
+            "id => { const s = window.__youlabReadonly && window.__youlabReadonly.state();"
+            " return !!s && s.chatId === id && s.decided; }",
+            arg=chat_id,
+        )
+        return self.page.evaluate("window.__youlabReadonly.state()")
+
     def wait_for_normal_chat(self) -> None:
         self.page.wait_for_function(
             "() => !document.documentElement.classList.contains('youlab-readonly-thread')"
