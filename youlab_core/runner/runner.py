@@ -51,6 +51,14 @@ async def finish_even_if_cancelled(executor: ThreadPoolExecutor, fn: Callable[[]
         raise
 
 
+def _raise_failures(report: RunReport) -> None:
+    from ..scheduler import UserRunsFailed
+
+    failures = {s.user_id: "; ".join(s.errors()) or "failed" for s in report.students if s.status == "failed"}
+    if failures:
+        raise UserRunsFailed(failures)
+
+
 def now_utc() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -70,18 +78,12 @@ class Runner:
         # Memory and state store calls block (git, SQL): they get their own threads, one per student slot, rather
         # than the event loop's small shared default pool (Open WebUI's, when we run inside it).
         self.io = ThreadPoolExecutor(max_workers=settings.runner_concurrency + 2, thread_name_prefix="youlab-runner")
-        self._scheduler: Any = None
 
     # Entry points --------------------------------------------------------------------------------------------
 
     async def handler(self, work: Any) -> None:
         """The scheduler's handler: run a claimed batch; report failed students with UserRunsFailed."""
-        from ..scheduler import UserRunsFailed
-
-        report = await self.run_work(work)
-        failures = {s.user_id: "; ".join(s.errors()) or "failed" for s in report.students if s.status == "failed"}
-        if failures:
-            raise UserRunsFailed(failures)
+        _raise_failures(await self.run_work(work))
 
     async def run(self, task: str | TaskSpec, students: list[str], trigger: str = "manual", *,
                   course: str | None = None, chat_id: str | None = None,
@@ -104,18 +106,20 @@ class Runner:
         async def handle(work: Any) -> None:
             report = await self.run_work(work, progress=progress, chat_id=chat_id)
             reports.update({s.user_id: s for s in report.students})
-            failures = {s.user_id: "; ".join(s.errors()) or "failed" for s in report.students if s.failed}
-            if failures:
-                from ..scheduler import UserRunsFailed
-
-                raise UserRunsFailed(failures)
+            _raise_failures(report)
 
         kwargs = {"clock": self.clock} if self.clock is not None else {}
         scheduler = Scheduler(self.state, self.registry, handle, self.settings, **kwargs)
         unique = list(dict.fromkeys(students))
         works = await asyncio.to_thread(scheduler.claim_manual, spec.name, unique)
         claimed = {u for w in works for u in w.user_ids}
-        await asyncio.gather(*(scheduler.execute(w) for w in works))
+        # Started through the scheduler so its bookkeeping settles every claim (released if we are cancelled), and
+        # the leases are renewed while a long run waits for its turn.
+        renewing = asyncio.create_task(self._renew_leases(scheduler))
+        try:
+            await asyncio.gather(*(scheduler.start(w) for w in works))
+        finally:
+            renewing.cancel()
         result = RunReport(spec.name, found_course.id, trigger)
         for user_id in unique:
             if user_id in reports:
@@ -132,6 +136,14 @@ class Runner:
                     progress(skipped)
         result.duration = time.perf_counter() - started
         return result
+
+    async def _renew_leases(self, scheduler: Any) -> None:
+        while True:
+            await asyncio.sleep(max(1.0, self.settings.claim_lease_seconds / 3))
+            try:
+                await scheduler.renew_leases()
+            except Exception:
+                log.exception("claim leases could not be renewed; the run goes on")
 
     async def run_work(self, work: Any, *, progress: Progress | None = None,
                        chat_id: str | None = None) -> RunReport:
