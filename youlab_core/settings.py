@@ -87,6 +87,7 @@ class Settings(BaseModel):
     mirror_backoff_max_seconds: float = Field(default=300.0, ge=0)
     letta_timeout_seconds: float = Field(default=15.0, gt=0)
     letta_retry_seconds: float = Field(default=60.0, gt=0, description="how often failed Letta block writes are retried")
+    runner_write_processes: int = Field(default=0, ge=0, description="worker processes for the runner's memory writes (0: its threads)")
 
     @property
     def root(self) -> Path:

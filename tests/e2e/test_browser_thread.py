@@ -193,7 +193,8 @@ def _decision_case(world: StudentWorld, case: str) -> tuple[str, str | None]:
             return chat["id"], thread.agent
         if case == "only its folder says so":  # an ordinary tutor chat, put into the agent's folder
             chat = client.chats.new(chat_json([("user", "Hello")], world.ow.tutor_model, "Moved in"), thread.folder_id)
-            return chat["id"], thread.agent  # the folder is named after the agent
+            assert not chat.get("meta", {}).get("youlab")
+            return chat["id"], thread.agent  # the folder is named after the agent; the date is the chat's own
         if case == "only its meta says so":  # tutor model, no folder, but the thread marker in chat.meta
             chat = client.chats.import_one(
                 chat_json([("assistant", "A report")], world.ow.tutor_model, "Marked"), meta=source["meta"]
@@ -217,7 +218,13 @@ def test_the_page_decides_from_any_marker_the_server_reads(student: StudentPage,
         assert verdict["thread"] is None
         student.wait_for_normal_chat()
     else:
+        chat = world.chat(chat_id)
+        created = chat["meta"].get("youlab", {}).get("created_at")
+        day = datetime.fromisoformat(created) if created else datetime.fromtimestamp(chat["created_at"], UTC)
         assert verdict["thread"]["agent"] == agent
-        assert student.wait_for_read_only().startswith(f"Read-only. Written by {agent} on ")
+        assert student.wait_for_read_only() == (
+            f"Read-only. Written by {agent} on {day:%B} {day.day}, {day.year}. "
+            "Review its suggestions with the buttons under its report."
+        )
         assert not student.composer_visible()
     assert student.errors == []
