@@ -203,3 +203,18 @@ async def test_a_failed_student_writes_nothing_half_way(make_runner, memory, dem
     student = report.student("u1")
     assert student.status == "failed" and "broke" in student.queries[2].error
     assert len(memory.student("u1").list_diffs(status="pending")) == 2
+
+
+async def test_writes_in_worker_processes_give_the_same_result(settings, registry, memory, state, llm, source):
+    from youlab_core.dialectic import EmbeddedDialectic
+    from youlab_core.runner import Runner
+
+    settings.runner_write_processes = 1
+    runner = Runner(settings, registry, memory, state, EmbeddedDialectic(llm, source), llm)
+    report = await runner.run("grader", ["u1", "u2"])
+    await runner.aclose()
+    assert report.succeeded == 2 and report.diffs_proposed == 6
+    for user in ("u1", "u2"):
+        pending = {d.id: d for d in memory.student(user).list_diffs(status="pending")}
+        for q in report.student(user).queries:
+            assert pending[q.change.diff_id].proposed_value == q.change.proposed_value

@@ -26,6 +26,7 @@ from ..dialectic import Dialectic
 from ..llm.base import LLM
 from .report import RunReport, StudentReport
 from .student import StudentRun
+from .writes import ProposalWrites
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class Runner:
         # Memory and state store calls block (git, SQL): they get their own threads, one per student slot, rather
         # than the event loop's small shared default pool (Open WebUI's, when we run inside it).
         self.io = ThreadPoolExecutor(max_workers=settings.runner_concurrency + 2, thread_name_prefix="youlab-runner")
+        self.writes = ProposalWrites(memory, settings, self.io)
 
     # Entry points --------------------------------------------------------------------------------------------
 
@@ -193,6 +195,7 @@ class Runner:
 
     async def aclose(self) -> None:
         self.io.shutdown(wait=False)
+        await asyncio.to_thread(self.writes.shutdown)
         await self.dialectic.aclose()
         close = getattr(self.llm, "aclose", None)
         if close is not None:

@@ -198,8 +198,6 @@ class StudentRun:
     # Writing -------------------------------------------------------------------------------------------------
 
     async def _write(self, plans: list[Planned]) -> None:
-        from .runner import finish_even_if_cancelled
-
         memory = self.memory
         if hasattr(memory, "propose_many"):
             from ..memory import Proposal
@@ -208,8 +206,8 @@ class StudentRun:
                                   proposed_value=p.merged.value, reasoning=p.reasoning, confidence=CONFIDENCE,
                                   source_query=p.query.question, note=p.merged.note, based_on=p.current)
                          for p in plans]
-            outcomes = await finish_even_if_cancelled(self.runner.io, lambda: memory.propose_many(
-                self.course, proposals, agent=self.task.name, run_id=self.run_id))
+            outcomes = await self.runner.writes.propose_many(memory, self.course, proposals, agent=self.task.name,
+                                                             run_id=self.run_id)
         else:
             outcomes = []
             for plan in plans:
