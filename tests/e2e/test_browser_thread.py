@@ -228,3 +228,25 @@ def test_the_page_decides_from_any_marker_the_server_reads(student: StudentPage,
         )
         assert not student.composer_visible()
     assert student.errors == []
+
+
+@pytest.mark.parametrize("failure", ["network error", "HTTP 500"])
+def test_a_failed_lookup_leaves_the_page_as_open_webui_draws_it(
+    student: StudentPage, world: StudentWorld, failure: str
+) -> None:
+    # Only the folder says this chat is an agent thread; the page cannot read the folder. It fails open: the
+    # server still refuses (it reads the folder itself), and no ordinary chat ever loses its composer to a glitch.
+    chat_id, _ = _decision_case(world, "only its folder says so")
+    folder_id = world.threads[TASK].folder_id
+
+    def fail(route) -> None:
+        if failure == "network error":
+            route.abort()
+        else:
+            route.fulfill(status=500, content_type="application/json", body='{"detail": "boom"}')
+
+    student.page.route(f"**/api/v1/folders/{folder_id}", fail)
+    student.open_chat(chat_id)
+    assert student.wait_for_decision(chat_id)["thread"] is None
+    student.wait_for_normal_chat()
+    assert student.errors == []
