@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, Table, case, select
+from sqlalchemy import ColumnElement, Connection, Select, Table, case, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.expression import ColumnClause
 
 from ..triggers.clock import Clock, SystemClock
 from .engine import Engines
@@ -37,15 +38,19 @@ class SqlBase:
         """An INSERT that supports ON CONFLICT on this dialect."""
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
 
-    def _pick(self, key: ColumnElement[Any], pick: Select[Any]) -> ColumnElement[bool]:
-        """`key IN (pick)`, where `pick` holds a LIMIT (and FOR UPDATE SKIP LOCKED on PostgreSQL).
+    def _pick(self, table: Table, key: ColumnElement[Any], pick: Select[Any]) -> ColumnElement[bool]:
+        """The rows of `table` chosen by `pick` (a SELECT of `key` with a LIMIT, and FOR UPDATE SKIP LOCKED on
+        PostgreSQL), as a condition for an UPDATE of `table`.
 
-        PostgreSQL may run such a subquery more than once inside an UPDATE, so the LIMIT would not bound the
-        rows updated; there the pick is a MATERIALIZED CTE, evaluated exactly once.
+        PostgreSQL: the pick is a MATERIALIZED CTE (as a plain subquery it may run more than once inside an
+        UPDATE, and the LIMIT would not bound the rows updated), joined back by physical row id (ctid). A join on
+        the key would let the planner, misled by statistics that never see many rows due at once, scan the CTE
+        once per candidate row: quadratic in the number due.
         """
         if self.dialect == "postgresql":
-            picked = pick.cte("picked").prefix_with("MATERIALIZED")
-            return key.in_(select(picked.c[0]))
+            picked = pick.with_only_columns(literal_column("ctid").label("row_ctid")).cte("picked").prefix_with("MATERIALIZED")
+            ctid = ColumnClause("ctid", _selectable=table)  # a system column: bound to the table, so it renders qualified
+            return ctid == picked.c.row_ctid
         return key.in_(pick)
 
     def _now(self) -> float:

@@ -101,7 +101,7 @@ class ClaimStoreMixin(SqlBase):
         # for a concurrent writer, so a row another claimer just won is never won twice.
         stmt = (
             update(ts)
-            .where(claimable, self._pick(ts.c.user_id, pick))
+            .where(claimable, self._pick(ts, ts.c.user_id, pick))
             .values(
                 claim_token=token, claim_owner=owner, claim_expires_at=at + lease_seconds, claimed_at=at,
                 claim_messages=self._messages_now(), attempts=ts.c.attempts + 1,

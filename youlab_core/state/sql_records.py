@@ -163,7 +163,7 @@ class RecordStoreMixin(SqlBase):
         pick = select(outbox.c.id).where(ready).order_by(outbox.c.id).limit(limit).with_for_update(skip_locked=True)
         stmt = (
             update(outbox)
-            .where(ready, self._pick(outbox.c.id, pick))
+            .where(ready, self._pick(outbox, outbox.c.id, pick))
             .values(owner=owner, lease_expires_at=at + lease_seconds)
             .returning(outbox.c.id, outbox.c.payload, outbox.c.attempts, outbox.c.enqueued_at)
         )
