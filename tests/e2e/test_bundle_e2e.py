@@ -21,6 +21,7 @@ import pytest
 from tests.support.openwebui_stack import OpenWebUIHandle
 from youlab_core.memory import MemoryStore
 from youlab_core.openwebui import OpenWebUIClient, OpenWebUIError
+from youlab_core.settings import Settings
 
 HERE = Path(__file__).parent
 TUTOR = "e2e-quick-tutor"
@@ -47,6 +48,7 @@ def quick(openwebui: OpenWebUIHandle) -> OpenWebUIHandle:
     target = openwebui.config_dir / "courses" / "e2e-quick"
     if not target.exists():
         shutil.copytree(HERE / "courses" / "e2e-quick", target)
+    time.sleep(Settings().config_check_seconds + 1)  # Open WebUI's workers notice the new course file
     openwebui.install()  # creates the e2e tutor model and the new agents' records, as an admin would
     openwebui.api.models.available(refresh=True)  # Open WebUI caches its model list until a refresh
     return openwebui
@@ -132,7 +134,19 @@ def first_thread(quick: OpenWebUIHandle) -> dict[str, Any]:
                 folder, chats = await agent_threads(c, "quick-after")
                 return (folder, chats) if chats else None
 
-            folder, chats = await eventually(thread_ready, 60, "the quick-after thread")
+            try:
+                folder, chats = await eventually(thread_ready, 60, "the quick-after thread")
+            except AssertionError as exc:
+                log = "\n".join(line for line in quick.log_text().splitlines() if "youlab_core" in line or "Error" in line)
+                from youlab_core.state import open_store
+
+                store = open_store(url=f"sqlite:///{quick.storage_root / 'state.db'}")
+                facts = (store.activity(user["id"], "e2e-quick"), store.trigger_state("quick-after", user["id"]),
+                         store.list_runs(user_id=user["id"]), quick.api.functions.get_valves("youlab_filter"),
+                         {k: v for k, v in quick.api.functions.get("youlab_filter").items() if k != "content"},
+                         [(f["id"], f["is_active"], f["is_global"]) for f in quick.api.functions.list()])
+                store.close()
+                raise AssertionError(f"{exc}\n{facts}\nOpen WebUI log (youlab lines):\n{log[-6000:]}") from None
             return {"user": user, "token": token, "folder": folder, "chat": chats[0]}
 
     return asyncio.run(scenario())

@@ -89,9 +89,13 @@ class ActivityWorker:
         if mirror is not None and job.text:
             mirror.enqueue(job.user_id, job.chat_id, job.role, job.text, at=job.at)
         scheduler = self.scheduler
-        if job.role == "assistant" and scheduler is not None and job.loop is not None:
+        if job.role == "assistant" and job.loop is not None:
+            if scheduler is None:
+                log.warning("after_messages not checked for %s: the scheduler is not running in this process", job.user_id)
+                return
             for course_id in job.course_ids:
                 for work in scheduler.claim_after_messages(job.user_id, course_id, job.chat_id):
+                    log.info("after_messages: starting %s for %s (course %s)", work.task, job.user_id, course_id)
                     job.loop.call_soon_threadsafe(scheduler.start, work)
 
     def stop(self) -> None:

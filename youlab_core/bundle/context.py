@@ -180,6 +180,8 @@ class Bundle:
         Cheap after the first call. A failure is logged and retried after STATE_RETRY_SECONDS, never raised."""
         if self._scheduler is not None:
             return self._scheduler
+        if self._watcher is None:
+            self._watcher = asyncio.get_running_loop().create_task(self._watch_config(), name="youlab-config-watch")
         if self._background_failed_at is not None and time.monotonic() - self._background_failed_at < STATE_RETRY_SECONDS:
             return None
         try:
@@ -191,8 +193,6 @@ class Bundle:
             return None
         self.background_error = ""
         self.activity.scheduler = scheduler
-        if scheduler is not None and self._watcher is None:
-            self._watcher = asyncio.get_running_loop().create_task(self._watch_config(), name="youlab-config-watch")
         return scheduler
 
     async def _watch_config(self) -> None:
