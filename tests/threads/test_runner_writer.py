@@ -1,0 +1,46 @@
+"""The runner's thread writer protocol: a runner StudentReport becomes a thread with a readable report."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from youlab_core.config import MergeStrategy, load_course
+from youlab_core.runner.report import ProposedChange, QueryReport, StudentReport
+from youlab_core.threads import MemoryChats, ThreadWriter
+from youlab_core.threads.runner_writer import RunnerThreadWriter, run_report_from_student_report
+
+COURSE = load_course(Path(__file__).resolve().parents[2] / "config/courses/college-essay/course.toml")
+TASK = COURSE.task("milestone-tracker")
+
+
+def student_report() -> StudentReport:
+    q_list, q_profile = TASK.queries
+    return StudentReport(
+        "stu-1", "run-9", TASK.name, COURSE.id, "after_messages", status="succeeded",
+        started_at=datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc),
+        queries=[
+            QueryReport(q_list, q_list.question, answer="They finished an outline.", change=ProposedChange(
+                q_list.target, "journey", "milestones", MergeStrategy.append, [], ["Outline finished"], "from chat", "d-1")),
+            QueryReport(q_profile, q_profile.question, answer="", skipped_reason="nothing new was learned"),
+        ],
+    )
+
+
+def test_conversion_keeps_questions_answers_changes_and_skips():
+    report = run_report_from_student_report(COURSE, TASK, student_report())
+    assert (report.task, report.agent, report.course, report.run_id) == ("milestone-tracker", "Milestone Tracker", "college-essay", "run-9")
+    assert [f.question for f in report.findings] == [q.question for q in TASK.queries]
+    change = report.changes[0]
+    assert (change.diff_id, change.target, change.after, change.merge) == ("d-1", "journey.milestones", "Outline finished", "append")
+    assert any("nothing new was learned" in p for p in report.problems)
+
+
+async def test_write_returns_the_chat_id_of_the_new_thread(tmp_path):
+    chats = MemoryChats()
+    writer = RunnerThreadWriter(ThreadWriter(chats, None))
+    chat_id = await writer.write("stu-1", COURSE, TASK, student_report())
+    chat = chats.chats[chat_id]
+    assert chat.chat["models"] == ["youlab_agents.milestone-tracker"] and chat.meta["youlab"]["run_id"] == "run-9"
+    content = chat.chat["messages"][0]["content"]
+    assert "+Outline finished" in content and "Change id: `d-1`" in content
