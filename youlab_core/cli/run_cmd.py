@@ -34,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--openwebui-api-key", default=None, help="an ADMIN's API key (or $YOULAB_OPENWEBUI_API_KEY)")
     run.add_argument("--honcho-url", default=None, help="ask Honcho instead of the LLM over Open WebUI chats")
     run.add_argument("--concurrency", type=int, default=None, help="students at once (default: runner_concurrency, 8)")
+    run.add_argument("--write-processes", type=int, default=None,
+                     help="worker processes for memory writes (default: runner_write_processes, 0 = threads)")
     run.add_argument("--openwebui-db", action="store_true",
                      help="read chats from, and write run threads into, Open WebUI's own database (this process "
                           "must have its DATA_DIR or DATABASE_URL and WEBUI_SECRET_KEY in the environment)")
@@ -55,6 +57,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         "openwebui_api_key": args.openwebui_api_key,
         "honcho_url": args.honcho_url,
         "runner_concurrency": args.concurrency,
+        "runner_write_processes": args.write_processes,
     }
     return Settings.from_env(**overrides)
 

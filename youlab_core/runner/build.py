@@ -70,5 +70,16 @@ def build_runner(settings: Any, registry: CourseRegistry, state: Any, *, memory:
 
 
 def make_handler(settings: Any, registry: CourseRegistry, store: Any) -> Any:
-    """The handler `youlab scheduler` hands due work to (see youlab_core.scheduler)."""
-    return build_runner(settings, registry, store, use_openwebui_db=openwebui_db_available()).handler
+    """The handler `youlab scheduler` hands due work to (see youlab_core.scheduler).
+
+    Chats are read from Open WebUI's database when this process was pointed at it (DATA_DIR/DATABASE_URL), else over
+    REST when `openwebui_url` and an admin `openwebui_api_key` are set; with neither, Honcho must be configured.
+    """
+    use_db = openwebui_db_available()
+    client = None
+    key = settings.openwebui_api_key.get_secret_value()
+    if not use_db and settings.openwebui_url and key:
+        from ..openwebui import OpenWebUIClient
+
+        client = OpenWebUIClient(settings.openwebui_url, token=key, timeout=settings.call_timeout_seconds)
+    return build_runner(settings, registry, store, rest_client=client, use_openwebui_db=use_db).handler
