@@ -29,6 +29,8 @@ def test_offline_friendly_defaults() -> None:
     assert env["DATA_DIR"] == "/d" and env["WEBUI_SECRET_KEY"] == "k"
     assert (env["WEBUI_ADMIN_EMAIL"], env["WEBUI_ADMIN_PASSWORD"]) == ("admin@localhost", "pw")
     assert env["YOULAB_STORAGE_ROOT"] == "/d/youlab" and env["YOULAB_CONFIG_DIR"] == "/c"
+    # Each server gets its own static folder: Open WebUI empties and refills it at every start.
+    assert env["STATIC_DIR"] == "/d/static"
 
 
 def test_demo_model_is_the_openai_connection() -> None:

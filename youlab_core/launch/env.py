@@ -59,6 +59,9 @@ def openwebui_env(
     env.update(
         {
             "DATA_DIR": str(data_dir),
+            # Open WebUI empties STATIC_DIR and refills it from the package at every start; its default is
+            # inside the shared package, so two servers from one environment would race over one folder.
+            "STATIC_DIR": str(data_dir / "static"),
             "WEBUI_SECRET_KEY": secret_key,
             "WEBUI_ADMIN_EMAIL": admin.email,
             "WEBUI_ADMIN_PASSWORD": admin.password,
