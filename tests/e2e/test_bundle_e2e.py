@@ -341,3 +341,27 @@ async def test_a_broken_course_file_keeps_the_last_good_config(quick):
     quick.api.models.available(refresh=True)
     records = {r["id"]: r for r in quick.api.models.records()}
     assert "Configuration problems" not in records["youlab_agents.quick-after"]["meta"]["description"]
+
+
+async def test_rest_message_source_reads_only_course_chats(quick, first_thread):
+    """The runner's RestMessageSource against this Open WebUI: course chats only (no agent thread, no other model),
+    each as its current branch, oldest first. (InProcessMessageSource is what the runs above used.)"""
+    from youlab_core.config import load_course
+    from youlab_core.dialectic import RestMessageSource, select_chats
+
+    async with quick.client(first_thread["token"]) as c:
+        second = await c.chats.new(student_chat(["Second course chat about my thesis idea."]))
+        other = student_chat(["Not a course chat."])
+        await c.chats.new({**other, "models": ["youlab-demo"]})
+    course = load_course(quick.config_dir / "courses" / "e2e-quick" / "course.toml")
+    task = course.task("quick-after")
+    async with quick.client() as admin:
+        source = RestMessageSource(admin)
+        chats = await source.list_chats(first_thread["user"]["id"])
+        picked = select_chats(chats, course, task.queries[0], task=task)
+        assert first_thread["chat"]["id"] not in {ch.id for ch in picked}
+        assert all(TUTOR in ch.models for ch in picked) and len(picked) == 2
+        assert picked[0].id == second["id"]  # most recently updated first
+        history = await source.messages(first_thread["user"]["id"], second["id"])
+        assert [(m.role, m.content) for m in history] == [
+            ("user", "Second course chat about my thesis idea."), ("assistant", "Tell me more.")]
