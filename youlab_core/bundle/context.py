@@ -24,17 +24,22 @@ log = logging.getLogger(__name__)
 
 _bundles: dict[str, Bundle] = {}
 _bundles_lock = threading.Lock()
+_by_identity: dict[int, tuple[Settings, Bundle]] = {}  # fast path for the cached Settings objects of valves.py
 
 
 STATE_RETRY_SECONDS = 30.0  # after a failed state store open, when to try again
 
 
 def bundle_for(settings: Settings, *, backend: ChatBackend | None = None) -> Bundle:
+    found = _by_identity.get(id(settings))
+    if found is not None and found[0] is settings:
+        return found[1]
     key = settings.model_dump_json()
     with _bundles_lock:
         found = _bundles.get(key)
         if found is None:
             found = _bundles[key] = Bundle(settings, backend=backend)
+        _by_identity[id(settings)] = (settings, found)
         return found
 
 

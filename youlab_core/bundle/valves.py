@@ -30,10 +30,20 @@ class BundleValves(BaseModel):
     inject_memory: bool = Field(default=True, description="Add the student's approved memory blocks to the system prompt of the course's tutor models")
 
 
+_settings_cache: dict[tuple[tuple[str, Any], ...], Settings] = {}
+
+
 def settings_from_values(values: dict[str, Any] | BaseModel | None) -> Settings:
+    """Settings for these valve values. Cached: Open WebUI hands the plugin fresh Valves on every call, and
+    building Settings (environment lookups, validation) on each message would cost more than the filter's work.
+    The environment is read once per distinct set of valve values (restart to pick up changed YOULAB_* vars)."""
     raw = values.model_dump() if isinstance(values, BaseModel) else dict(values or {})
     overrides = {k: v for k, v in raw.items() if k in Settings.model_fields and v not in ("", None)}
-    return Settings.from_env(**overrides)
+    key = tuple(sorted((k, repr(v)) for k, v in overrides.items()))
+    found = _settings_cache.get(key)
+    if found is None:
+        found = _settings_cache[key] = Settings.from_env(**overrides)
+    return found
 
 
 async def stored_filter_settings() -> Settings:
