@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -122,7 +123,8 @@ async def outlet(bundle: Bundle, body: dict[str, Any], *, user: dict[str, Any], 
 MEMORY_HEADER = "What you know about this student (approved by the student; use it, do not quote it verbatim):"
 
 
-_memory_cache: dict[tuple[str, str, str], tuple[tuple[Any, ...], str]] = {}
+_memory_cache: dict[tuple[str, str, str], tuple[tuple[Any, ...], str, float]] = {}
+MEMORY_RECHECK_SECONDS = 1.0  # an approval reaches the tutor's prompt at most this much later
 
 
 def _blocks_stamp(bundle: Bundle, user_id: str, course_id: str) -> tuple[Any, ...]:
@@ -137,9 +139,13 @@ def _blocks_stamp(bundle: Bundle, user_id: str, course_id: str) -> tuple[Any, ..
 
 def _approved_text(bundle: Bundle, user_id: str, course: Any) -> str:
     key = (str(bundle.settings.users_root), user_id, course.id)
-    stamp = _blocks_stamp(bundle, user_id, course.id)
     cached = _memory_cache.get(key)
+    now = time.monotonic()
+    if cached is not None and now - cached[2] < MEMORY_RECHECK_SECONDS:
+        return cached[1]
+    stamp = _blocks_stamp(bundle, user_id, course.id)
     if cached is not None and cached[0] == stamp:
+        _memory_cache[key] = (stamp, cached[1], now)
         return cached[1]
     sections: list[str] = []
     if stamp:
@@ -152,7 +158,7 @@ def _approved_text(bundle: Bundle, user_id: str, course: Any) -> str:
             if lines:
                 sections.append(f"## {block.title or block.name}\n" + "\n".join(lines))
     text = "\n\n".join(sections)
-    _memory_cache[key] = (stamp, text)
+    _memory_cache[key] = (stamp, text, now)
     return text
 
 
