@@ -149,3 +149,25 @@ async def test_the_background_worker_delivers_and_stops(mirror, state, honcho_se
     assert len(stored(honcho_server, "chat-bg")) == 10
     await mirror.stop()
     assert mirror._task is None
+
+
+async def test_a_long_outage_never_turns_messages_dead(tmp_path, honcho_server):
+    settings = Settings(storage_root=tmp_path / "r3", honcho_url=honcho_server.url, mirror_backoff_seconds=0,
+                        mirror_backoff_max_seconds=0, outbox_max_attempts=3)
+    settings.root.mkdir(parents=True)
+    store = open_store(settings)
+    try:
+        m = HonchoMirror(store, settings)
+        honcho_server.down()
+        for i in range(10):
+            m.enqueue("u1", "chat-long", "user", f"long {i}")
+        for _ in range(12):  # four times the attempts after which the store would call them dead
+            assert await m.flush() == 0
+        assert store.outbox_stats().dead == 0 and store.outbox_stats().queued == 10
+        honcho_server.up()
+        while store.outbox_stats().queued:
+            await m.flush()
+        assert [x["content"] for x in stored(honcho_server, "chat-long")] == [f"long {i}" for i in range(10)]
+        await m.stop()
+    finally:
+        store.close()

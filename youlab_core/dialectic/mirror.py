@@ -20,6 +20,7 @@ import os
 import socket
 import sys
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -51,7 +52,7 @@ class HonchoMirror:
         self._last_overflow_log = 0.0
         self._last_failure_log = 0.0
         self._failed_since_log = 0
-        self._blocked: dict[str, float] = {}  # chat -> monotonic time before which its newer messages wait
+        self._waiting: dict[str, _Waiting] = {}  # per chat: messages sent later than planned, newer ones wait
 
     @property
     def client(self) -> Any:
@@ -71,6 +72,7 @@ class HonchoMirror:
         if role not in ("user", "assistant"):
             return False
         payload = {
+            "mid": uuid.uuid4().hex,  # stable across re-queueing: how the worker recognises a message
             "user_id": user_id,
             "chat_id": chat_id,
             "role": role,
@@ -118,13 +120,22 @@ class HonchoMirror:
         return sum(results)
 
     async def _send_chat(self, user_id: str, chat_id: str, items: list[Any]) -> int:
+        """Send one chat's claimed messages in order. A message is never sent while an older message of the same
+        chat is known to be waiting (a failed or held-back one that is not in this round): it is held back too."""
         key = f"{user_id}\0{chat_id}"
-        wait = self._blocked.get(key, 0.0) - time.monotonic()
-        if wait > 0:
-            # Older messages of this chat are waiting for a retry: newer ones wait behind them, keeping the order.
-            await self._defer(items, wait + 0.001)
-            return 0
-        self._blocked.pop(key, None)
+        waiting = self._waiting.setdefault(key, _Waiting())
+        now = time.monotonic()
+        present = {_mid(i) for i in items}
+        absent = [at for mid, at in waiting.messages.items() if mid not in present]
+        if absent and now >= waiting.give_up:
+            waiting.messages.clear()  # waited long enough (they may have turned dead): stop holding the chat
+        elif absent:
+            cutoff = min(absent)
+            hold = [i for i in items if _at(i) >= cutoff]
+            items = [i for i in items if _at(i) < cutoff]
+            if hold:
+                waiting.add(hold)
+                await self._defer(hold, max(0.0, waiting.until - now) + 0.05)
         sent = 0
         for start in range(0, len(items), self.batch_size):
             chunk = items[start:start + self.batch_size]
@@ -135,18 +146,23 @@ class HonchoMirror:
                 if not _transient(exc) and len(chunk) > 1:
                     # A message Honcho refuses must not hold back the others: send them one by one.
                     sent += await self._send_singly(user_id, chat_id, chunk)
+                    waiting.done(chunk)  # a refused message must not hold the chat back either
                     continue
                 # An outage (transient) never counts toward "dead": the messages wait as long as Honcho is down.
                 backoff = await self._retry(chunk, exc, count_attempt=not _transient(exc))
-                self._blocked[key] = time.monotonic() + backoff
-                # Keep the chat's order: later messages wait for the earlier ones.
                 rest = items[start + self.batch_size:]
                 if rest:
-                    await self._defer(rest, backoff + 0.001)
+                    await self._defer(rest, backoff + 0.05)
+                waiting.add(chunk + rest)
+                waiting.until = time.monotonic() + backoff
+                waiting.give_up = time.monotonic() + max(60.0, 4 * backoff)  # a message may turn dead: stop waiting
                 return sent
             await asyncio.to_thread(self.state.outbox_ack, [i.id for i in chunk])
+            waiting.done(chunk)
             sent += len(chunk)
             self.delivered += len(chunk)
+        if not waiting.messages:
+            self._waiting.pop(key, None)
         return sent
 
     async def _send_singly(self, user_id: str, chat_id: str, chunk: list[Any]) -> int:
@@ -169,14 +185,31 @@ class HonchoMirror:
         ids = [i.id for i in items]
         if _accepts_count_attempt(self.state):
             await asyncio.to_thread(self.state.outbox_retry, ids, error, backoff, count_attempt=count_attempt)
-        else:
+            return
+        if count_attempt:
             await asyncio.to_thread(self.state.outbox_retry, ids, error, backoff)
+            return
+        # This store counts every retry toward "dead". An outage must not kill messages, so a message about to reach
+        # the limit is queued afresh (same payload, so same time and order) and the old entry removed.
+        limit = getattr(self.state, "outbox_max_attempts", None) or self.settings.outbox_max_attempts
+        renew = [i for i in items if i.attempts + 1 >= limit]
+        keep = [i for i in items if i.attempts + 1 < limit]
+        if keep:
+            await asyncio.to_thread(self.state.outbox_retry, [i.id for i in keep], error, backoff)
+        for item in renew:
+            payload = dict(item.payload)
+            payload.setdefault("first_enqueued_at", item.enqueued_at.isoformat())
+            fresh = await asyncio.to_thread(self.state.outbox_enqueue, payload)
+            if fresh is not None:
+                await asyncio.to_thread(self.state.outbox_ack, [item.id])
+            else:  # the queue is full: keep the old entry (it may turn dead, and is counted there)
+                await asyncio.to_thread(self.state.outbox_retry, [item.id], error, backoff)
 
     async def _retry(self, items: list[Any], exc: Exception, *, count_attempt: bool = True) -> float:
         # Grows with the failures counted and with how long the oldest message has waited (an outage does not
         # count failures), so a long outage is polled ever more gently, up to the cap.
         attempts = min(i.attempts for i in items)
-        waited = max(0.0, (datetime.now(timezone.utc) - min(i.enqueued_at for i in items)).total_seconds())
+        waited = max(0.0, (datetime.now(timezone.utc) - min(_first_enqueued(i) for i in items)).total_seconds())
         base = self.settings.mirror_backoff_seconds
         backoff = min(self.settings.mirror_backoff_max_seconds, max(base * (2 ** min(max(0, attempts), 30)), waited / 4))
         retry_after = getattr(exc, "retry_after", None)
@@ -272,6 +305,41 @@ def _transient(exc: Exception) -> bool:
     if isinstance(exc, honcho.APIError):
         return exc.status in (408, 409)
     return not isinstance(exc, honcho.HonchoError)  # anything unexpected: keep the messages and try again
+
+
+class _Waiting:
+    """One chat's messages that failed or were held back, by message id -> time, until they are delivered."""
+
+    def __init__(self) -> None:
+        self.messages: dict[str, str] = {}
+        self.until = 0.0  # when the failed ones are retried (monotonic)
+        self.give_up = float("inf")
+
+    def add(self, items: list[Any]) -> None:
+        self.messages.update({_mid(i): _at(i) for i in items})
+
+    def done(self, items: list[Any]) -> None:
+        for item in items:
+            self.messages.pop(_mid(item), None)
+
+
+def _mid(item: Any) -> str:
+    return str(item.payload.get("mid") or f"outbox-{item.id}")
+
+
+def _at(item: Any) -> str:
+    return str(item.payload.get("at") or "")
+
+
+def _first_enqueued(item: Any) -> datetime:
+    """When the message was first queued (a renewed entry keeps its original time in the payload)."""
+    first = item.payload.get("first_enqueued_at")
+    if first:
+        try:
+            return datetime.fromisoformat(first)
+        except ValueError:
+            pass
+    return item.enqueued_at
 
 
 def _accepts_count_attempt(state: Any) -> bool:
