@@ -113,13 +113,25 @@ class Runner:
         kwargs = {"clock": self.clock} if self.clock is not None else {}
         scheduler = Scheduler(self.state, self.registry, handle, self.settings, **kwargs)
         unique = list(dict.fromkeys(students))
-        works = await asyncio.to_thread(scheduler.claim_manual, spec.name, unique)
-        claimed = {u for w in works for u in w.user_ids}
+        claimed: set[str] = set()
+        started_work: list[asyncio.Task] = []
+        # Claimed a batch at a time and started at once, so the first students run while the rest are claimed.
         # Started through the scheduler so its bookkeeping settles every claim (released if we are cancelled), and
         # the leases are renewed while a long run waits for its turn.
         renewing = asyncio.create_task(self._renew_leases(scheduler))
         try:
-            await asyncio.gather(*(scheduler.start(w) for w in works))
+            for first in range(0, len(unique), spec.batch_size):
+                chunk = unique[first:first + spec.batch_size]
+                works = await asyncio.to_thread(scheduler.claim_manual, spec.name, chunk)
+                claimed.update(u for w in works for u in w.user_ids)
+                started_work.extend(scheduler.start(w) for w in works)
+            await asyncio.gather(*started_work)
+        except BaseException:
+            # Cancelled (or failed) part way: stop what was started and let it give its claims back first.
+            for started in started_work:
+                started.cancel()
+            await asyncio.gather(*started_work, return_exceptions=True)
+            raise
         finally:
             renewing.cancel()
         result = RunReport(spec.name, found_course.id, trigger)
