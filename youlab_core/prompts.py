@@ -24,9 +24,18 @@ STUDENT_ROLE = "user"
 _DIALECTIC_INSTRUCTIONS = (
     "You answer one question about a student, using only what the student wrote in the chat messages given to you. "
     'Messages with role "user" are the student\'s own words; "assistant" messages are context only. '
-    "Quote or paraphrase the student's relevant statements. If the messages say nothing relevant, say that nothing "
-    "is known yet instead of guessing. Answer in a few plain sentences, without preamble."
+    "Quote or paraphrase the student's relevant statements. If the messages say nothing relevant, reply with exactly "
+    "NOTHING_KNOWN instead of guessing. Otherwise answer in a few plain sentences, without preamble."
 )
+
+# The dialectic's answer when the student's messages say nothing about the question. A fixed token, not a phrase,
+# so that "nothing known" is never mistaken for an insight and proposed as a memory change.
+NOTHING_KNOWN = "NOTHING_KNOWN"
+
+
+def is_nothing_known(answer: str) -> bool:
+    """Whether a dialectic answer says that nothing is known (the token, possibly quoted or followed by a reason)."""
+    return answer.strip().strip("`\"'* ").startswith(NOTHING_KNOWN)
 
 _MERGE_INSTRUCTIONS = (
     "You maintain one field of a student's memory. Merge the new insight into the field's current value: keep what "

@@ -65,3 +65,16 @@ def test_only_the_last_user_message_counts():
         {"role": "user", "content": "thanks"},
     ]
     assert parse_task(messages) is None
+
+
+def test_nothing_known_is_a_fixed_token_the_instructions_name():
+    from youlab_core import prompts
+    from youlab_core.demo_model import NOTHING_KNOWN as demo_answer
+
+    system = prompts.dialectic_messages("", "Q?", [("user", "hi")])[0]["content"]
+    assert "NOTHING_KNOWN" in system
+    assert prompts.is_nothing_known("NOTHING_KNOWN")
+    assert prompts.is_nothing_known(' "NOTHING_KNOWN". ')
+    assert prompts.is_nothing_known(demo_answer)
+    assert not prompts.is_nothing_known("They know nothing about NOTHING_KNOWN tokens; they love chess.")
+    assert not prompts.is_nothing_known("I don't know yet which school, but they love chess.")

@@ -12,11 +12,12 @@ import re
 import zlib
 from collections.abc import Sequence
 
+from .. import prompts
 from ..prompts import STUDENT_ROLE, DialecticTask, MergeTask, parse_task
 from ..prompts import _text as message_text
 from .scoring import related_sentences, sentence_key, split_sentences, top_keywords
 
-NOTHING_KNOWN = "I don't know yet: nothing the student has written so far relates to this question."
+NOTHING_KNOWN = f"{prompts.NOTHING_KNOWN}: nothing the student has written so far relates to this question."
 DEMO_LABEL = "[Offline demo model, not an LLM]"
 MAX_DIALECTIC_SENTENCES = 3
 

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .. import prompts
 from ..config import Course, QuerySpec, TaskSpec
 from ..errors import ProposalRefused, StaleDiff, YoulabError
 from ..llm.base import LLM, ChatMessage, Completion, Usage
@@ -46,13 +47,7 @@ class CountingLLM(LLM):
 
 def nothing_known(text: str) -> bool:
     """Whether the dialectic said it knows nothing (such an answer must not become a memory change)."""
-    from .. import prompts
-
-    check = getattr(prompts, "is_nothing_known", None)
-    if check is not None:
-        return bool(check(text))
-    lowered = text.strip().lower()  # until prompts has a marker: the demo model's and a plain LLM's phrasings
-    return lowered.startswith(("i don't know yet", "nothing is known", "nothing_known"))
+    return prompts.is_nothing_known(text)
 
 
 @dataclass
