@@ -78,3 +78,15 @@ async def test_rerender_updates_the_report_message_in_place(writer: ThreadWriter
     assert chat.chat["messages"][0]["content"] == content
     _, report, _ = await writer.load_report(ref.chat_id)
     assert [c.status for c in report.changes] == ["approved", "rejected"]
+
+
+async def test_a_retried_write_of_one_run_leaves_one_thread(writer: ThreadWriter, chats: MemoryChats, state):
+    # The runner retries a failed thread write; one that failed after creating the chat must not duplicate it.
+    first = await writer.write_run("stu-1", make_report("run-7"))
+    again = await writer.write_run("stu-1", make_report("run-7"))
+    assert again.chat_id == first.chat_id
+    assert [c.id for c in chats.chats.values() if c.user_id == "stu-1"] == [first.chat_id]
+    assert not chats.chats[first.chat_id].archived
+    assert [t.chat_id for t in state.threads_for("stu-1")] == [first.chat_id]
+    other_student = await writer.write_run("stu-2", make_report("run-7"))
+    assert other_student.chat_id != first.chat_id

@@ -36,8 +36,10 @@ class ChatBackend(abc.ABC):
 
     @abc.abstractmethod
     async def create_chat(
-        self, user_id: str, chat: dict[str, Any], *, folder_id: str | None, meta: dict[str, Any]
-    ) -> ChatRecord: ...
+        self, user_id: str, chat: dict[str, Any], *, folder_id: str | None, meta: dict[str, Any],
+        chat_id: str | None = None,
+    ) -> ChatRecord:
+        """Create a chat (with `chat_id` when given, so a retried write can find what it already created)."""
 
     @abc.abstractmethod
     async def update_chat_json(self, chat_id: str, changes: dict[str, Any]) -> None:
@@ -81,10 +83,11 @@ class MemoryChats(ChatBackend):
         self.folders[folder.id] = folder
         return folder
 
-    async def create_chat(self, user_id: str, chat: dict[str, Any], *, folder_id: str | None, meta: dict[str, Any]) -> ChatRecord:
+    async def create_chat(self, user_id: str, chat: dict[str, Any], *, folder_id: str | None, meta: dict[str, Any],
+                          chat_id: str | None = None) -> ChatRecord:
         self._check()
         record = ChatRecord(
-            id=str(uuid.uuid4()), user_id=user_id, title=str(chat.get("title", "New Chat")), chat=copy.deepcopy(chat),
+            id=chat_id or str(uuid.uuid4()), user_id=user_id, title=str(chat.get("title", "New Chat")), chat=copy.deepcopy(chat),
             meta=copy.deepcopy(meta), folder_id=folder_id,
         )
         self.chats[record.id] = record

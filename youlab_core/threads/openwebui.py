@@ -60,9 +60,10 @@ class OpenWebUIChats(ChatBackend):
             raise RuntimeError(f"Open WebUI could not create folder {name!r} for user {user_id}")
         return _folder_record(created)
 
-    async def create_chat(self, user_id: str, chat: dict[str, Any], *, folder_id: str | None, meta: dict[str, Any]) -> ChatRecord:
+    async def create_chat(self, user_id: str, chat: dict[str, Any], *, folder_id: str | None, meta: dict[str, Any],
+                          chat_id: str | None = None) -> ChatRecord:
         _, chats, _ = _owui()
-        chat_id = str(uuid.uuid4())
+        chat_id = chat_id or str(uuid.uuid4())
         created = await chats.Chats.insert_new_chat(
             chat_id, user_id, chats.ChatForm(chat={**chat, "id": chat_id}, folder_id=folder_id), internal_meta=meta
         )

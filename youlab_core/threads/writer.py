@@ -123,9 +123,13 @@ class ThreadWriter:
                 "created_at": created.isoformat(),
             }
         }
-        chat = await self.backend.create_chat(
+        # One chat id per (run, student): a write retried after the chat was created finds it instead of
+        # leaving a duplicate thread.
+        chat_id = (str(uuid.uuid5(uuid.NAMESPACE_URL, f"youlab-run-thread:{report.run_id}:{user_id}:{report.task}"))
+                   if report.run_id else str(uuid.uuid4()))
+        chat = await self.backend.get_chat(chat_id) or await self.backend.create_chat(
             user_id, report_chat_json(report, title=title, message_id=message_id, now=created.timestamp()),
-            folder_id=folder.id, meta=meta,
+            folder_id=folder.id, meta=meta, chat_id=chat_id,
         )
         older: list[str] = []
         if self.registry is not None:
