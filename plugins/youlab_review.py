@@ -16,11 +16,11 @@ from youlab_core.bundle import review as bundle_review
 
 
 class Action:
-    # One button per entry; Open WebUI calls action() with __id__ = the entry's id.
+    # One button per entry; Open WebUI calls action() with __id__ = the entry's id. Icons: a tick, a cross, a list.
     actions = [
-        {"id": "approve_all", "name": "Approve all changes"},
-        {"id": "reject_all", "name": "Reject all changes"},
-        {"id": "review", "name": "Review each change"},
+        {"id": "approve_all", "name": "Approve all changes", "icon_url": "data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCAyNCAyNCIgZmlsbD0ibm9uZSIgc3Ryb2tlPSIjNmI3MjgwIiBzdHJva2Utd2lkdGg9IjIiIHN0cm9rZS1saW5lY2FwPSJyb3VuZCIgc3Ryb2tlLWxpbmVqb2luPSJyb3VuZCI+PHBhdGggZD0iTTQgMTJsNSA1TDIwIDYiLz48L3N2Zz4="},
+        {"id": "reject_all", "name": "Reject all changes", "icon_url": "data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCAyNCAyNCIgZmlsbD0ibm9uZSIgc3Ryb2tlPSIjNmI3MjgwIiBzdHJva2Utd2lkdGg9IjIiIHN0cm9rZS1saW5lY2FwPSJyb3VuZCIgc3Ryb2tlLWxpbmVqb2luPSJyb3VuZCI+PHBhdGggZD0iTTYgNmwxMiAxMk0xOCA2TDYgMTgiLz48L3N2Zz4="},
+        {"id": "review", "name": "Review each change", "icon_url": "data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCAyNCAyNCIgZmlsbD0ibm9uZSIgc3Ryb2tlPSIjNmI3MjgwIiBzdHJva2Utd2lkdGg9IjIiIHN0cm9rZS1saW5lY2FwPSJyb3VuZCIgc3Ryb2tlLWxpbmVqb2luPSJyb3VuZCI+PHBhdGggZD0iTTkgNmgxMU05IDEyaDExTTkgMThoMTFNNCA2aC4wMU00IDEyaC4wMU00IDE4aC4wMSIvPjwvc3ZnPg=="},
     ]
 
     async def action(

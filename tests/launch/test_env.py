@@ -66,3 +66,11 @@ def test_redacted_masks_secrets() -> None:
     env = redacted(_env({}))
     assert env["WEBUI_SECRET_KEY"] == "***" and env["WEBUI_ADMIN_PASSWORD"] == "***"
     assert env["DATA_DIR"] == "/d"
+
+
+def test_new_chats_default_to_the_course_tutor() -> None:
+    root = Path(__file__).resolve().parents[2]
+    env = openwebui_env({}, data_dir=Path("/d"), secret_key="k", admin=ADMIN,
+                        provider=demo_provider("http://127.0.0.1:9/v1"), config_dir=root / "config")
+    assert env["DEFAULT_MODELS"] == "college-essay-tutor"
+    assert "DEFAULT_MODELS" not in _env({})  # no courses in /c: Open WebUI's own default

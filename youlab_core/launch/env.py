@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from ..config import CourseRegistry
 from .datadir import AdminLogin
 from .provider import Provider
 
@@ -73,7 +74,18 @@ def openwebui_env(
         }
     )
     env.update(provider_env(provider))
+    tutors = tutor_models(config_dir)
+    if tutors:
+        # New chats start on the course tutor rather than on the raw provider model (read at first start only).
+        env.setdefault("DEFAULT_MODELS", ",".join(tutors))
     return env
+
+
+def tutor_models(config_dir: Path) -> list[str]:
+    """The first tutor model of each valid course, in course-id order."""
+    registry = CourseRegistry(config_dir)
+    registry.reload()
+    return [registry.courses[cid].agent.models[0] for cid in sorted(registry.courses)]
 
 
 def provider_env(provider: Provider) -> dict[str, str]:

@@ -148,5 +148,6 @@ def render_report(report: RunReport) -> str:
     elif report.changes:
         out.append("_Every change in this report has been decided._")
     out.append("")
-    out.append(f"<sub>run `{report.run_id}` · course `{report.course}` · agent `{report.task}`</sub>")
+    # Open WebUI's Markdown shows raw HTML as text, so the footer is plain Markdown.
+    out.append(f"*Run `{report.run_id}` · course `{report.course}` · agent `{report.task}`*")
     return "\n".join(out).rstrip() + "\n"
