@@ -44,7 +44,9 @@ youlab_env() {
       touch "$YOULAB_VENV/.youlab-complete"
     fi
     # This checkout's package, editable, so the environment can be shared by several clones.
-    if ! "$YOULAB_VENV/bin/python" - "$YOULAB_ROOT" <<'PY' 2>/dev/null
+    # -I and cd /: the check must see what the environment itself provides (Open WebUI imports the plugins'
+    # youlab_core from it), not the checkout that happens to be the current directory.
+    if ! (cd / && "$YOULAB_VENV/bin/python" -I - "$YOULAB_ROOT") <<'PY' 2>/dev/null
 import os, sys, youlab_core
 sys.exit(0 if os.path.dirname(os.path.dirname(os.path.abspath(youlab_core.__file__))) == sys.argv[1] else 1)
 PY
