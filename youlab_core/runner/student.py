@@ -193,20 +193,15 @@ class StudentRun:
     # Writing -------------------------------------------------------------------------------------------------
 
     async def _write(self, plans: list[Planned]) -> None:
-        memory = self.memory
-        if hasattr(memory, "propose_many"):
-            from ..memory import Proposal
+        from ..memory import Proposal
 
-            proposals = [Proposal(block=p.query.block, field=p.query.field, operation=p.merged.operation,
-                                  proposed_value=p.merged.value, reasoning=p.reasoning, confidence=CONFIDENCE,
-                                  source_query=p.query.question, note=p.merged.note, based_on=p.current)
-                         for p in plans]
-            outcomes = await self.runner.writes.propose_many(memory, self.course, proposals, agent=self.task.name,
-                                                             run_id=self.run_id)
-        else:
-            outcomes = []
-            for plan in plans:
-                outcomes.append(await self._propose_one(plan))
+        # One commit for all of a student's proposals of this run (a commit per proposal dominated run time).
+        proposals = [Proposal(block=p.query.block, field=p.query.field, operation=p.merged.operation,
+                              proposed_value=p.merged.value, reasoning=p.reasoning, confidence=CONFIDENCE,
+                              source_query=p.query.question, note=p.merged.note, based_on=p.current)
+                     for p in plans]
+        outcomes = await self.runner.writes.propose_many(self.memory, self.course, proposals, agent=self.task.name,
+                                                         run_id=self.run_id)
         for plan, outcome in zip(plans, outcomes):
             if isinstance(outcome, StaleDiff):
                 # The field changed while we worked (the student edited it): compute it again, once.

@@ -14,7 +14,11 @@ import multiprocessing
 from concurrent.futures import Executor, ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..memory import MemoryStore
+    from ..settings import Settings
 
 _worker_store: Any = None
 
@@ -30,21 +34,20 @@ def _propose_many_in_worker(users_root: str, expiry_days: int, user_id: str, cou
 
 
 class ProposalWrites:
-    def __init__(self, memory_store: Any, settings: Any, threads: Executor):
+    def __init__(self, memory_store: MemoryStore, settings: Settings, threads: Executor):
         self.memory_store = memory_store
         self.settings = settings
         self.threads = threads
-        self.processes = int(getattr(settings, "runner_write_processes", 0) or 0)
+        self.processes = settings.runner_write_processes
         self._pool: ProcessPoolExecutor | None = None
 
     def _executor_and_call(self, memory: Any, course: Any, proposals: list[Any], agent: str,
                            run_id: str) -> tuple[Executor, Any]:
-        if self.processes and hasattr(self.memory_store, "users_root"):
+        if self.processes:
             if self._pool is None:
                 # spawn: a clean interpreter (forking a process with running threads and an event loop is unsafe)
                 self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"))
-            expiry = getattr(self.memory_store, "expiry_days", self.settings.diff_expiry_days)
-            return self._pool, partial(_propose_many_in_worker, str(self.memory_store.users_root), expiry,
+            return self._pool, partial(_propose_many_in_worker, str(self.memory_store.users_root), self.memory_store.expiry_days,
                                        memory.user_id, course, proposals, agent, run_id)
         return self.threads, partial(memory.propose_many, course, proposals, agent=agent, run_id=run_id)
 
