@@ -22,6 +22,12 @@ youlab_python() {
   return 1
 }
 
+# pip, with the machine's note about missing mirror folders (one line per package) left out of the output.
+youlab_pip() {
+  "$YOULAB_VENV/bin/python" -m pip "$@" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; } >&2
+  return "${PIPESTATUS[0]}"
+}
+
 youlab_env() {
   local python key root lockfile
   python="$(youlab_python)" || return 1
@@ -39,8 +45,8 @@ youlab_env() {
       rm -rf "$YOULAB_VENV"
       "$python" -m venv "$YOULAB_VENV"
       # The CPU build of torch first: otherwise open-webui's dependencies pull the CUDA build (several GB).
-      "$YOULAB_VENV/bin/python" -m pip install -q "torch==2.13.0" >&2
-      "$YOULAB_VENV/bin/python" -m pip install -q -r "$YOULAB_ROOT/requirements.lock" >&2
+      youlab_pip install -q "torch==2.13.0"
+      youlab_pip install -q -r "$YOULAB_ROOT/requirements.lock"
       touch "$YOULAB_VENV/.youlab-complete"
     fi
     # This checkout's package, editable, so the environment can be shared by several clones.
@@ -52,7 +58,7 @@ sys.exit(0 if os.path.dirname(os.path.dirname(os.path.abspath(youlab_core.__file
 PY
     then
       echo "==> installing youlab-core from $YOULAB_ROOT" >&2
-      "$YOULAB_VENV/bin/python" -m pip install -q --no-deps -e "$YOULAB_ROOT" >&2
+      youlab_pip install -q --no-deps -e "$YOULAB_ROOT"
     fi
   ) 9>"$lockfile"
   PATH="$YOULAB_VENV/bin:$PATH"
