@@ -264,18 +264,26 @@ class StudentRepo:
     # ---- crash repair ----------------------------------------------------------------------------------------------
 
     def needs_repair(self) -> bool:
-        return (self.git_dir / JOURNAL_FILE).exists() or any(self.git_dir.glob(f".{JOURNAL_FILE}.*.tmp"))
+        return ((self.git_dir / JOURNAL_FILE).exists() or any(self.git_dir.glob(f".{JOURNAL_FILE}.*.tmp"))
+                or bool(self._git_locks()))
+
+    def _git_locks(self) -> list[Path]:
+        """git's own lock files (index, HEAD, branch refs and their reflogs)."""
+        git = self.git_dir
+        return [p for p in [git / "index.lock", git / "HEAD.lock", git / "logs" / "HEAD.lock",
+                            *git.glob("refs/heads/*.lock"), *git.glob("logs/refs/heads/*.lock")] if p.exists()]
 
     def repair(self) -> None:
         """Finish or discard what an interrupted writer left (call with the exclusive lock held)."""
         for stale in self.git_dir.glob(f".{JOURNAL_FILE}.*.tmp"):
             stale.unlink()  # the journal itself was never complete: nothing else was touched
+        # Only a writer holding our lock takes git's own locks, and it is gone: these are stale. A writer killed
+        # while git updated a ref leaves them (the reflog's lock too), and every later commit would fail on them.
+        for stale in self._git_locks():
+            stale.unlink(missing_ok=True)
         journal_path = self.git_dir / JOURNAL_FILE
         if not journal_path.exists():
             return
-        # Only a writer holding our lock takes git's own locks, and it is gone: these are stale.
-        for stale in [self.git_dir / "index.lock", self.git_dir / "HEAD.lock", *self.git_dir.glob("refs/heads/*.lock")]:
-            stale.unlink(missing_ok=True)
         journal = json.loads(journal_path.read_bytes().decode("utf-8"))
         log.warning("repairing %s: replaying an interrupted change (%s)", self.path, journal["message"].split("\n")[0])
         self._apply(journal, replay=True)
