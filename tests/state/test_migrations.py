@@ -1,7 +1,8 @@
+import json
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import inspect, insert, select
+from sqlalchemy import inspect, insert, select, text
 
 from youlab_core.errors import YoulabError
 from youlab_core.state import SCHEMA_VERSION, make_engines, migrate, open_store
@@ -24,13 +25,43 @@ def test_upgrade_from_version_1_keeps_the_data(store_url: str) -> None:
     store = open_store(url=store_url)  # upgrades to the latest version
     try:
         with store.engines.read.connect() as conn:
-            assert current_version(conn) == SCHEMA_VERSION == 2
-            assert conn.execute(select(tables.schema_version.c.version).order_by("version")).scalars().all() == [1, 2]
+            assert current_version(conn) == SCHEMA_VERSION == 3
+            assert conn.execute(select(tables.schema_version.c.version).order_by("version")).scalars().all() == [1, 2, 3]
         act = store.activity("u1", "c")
         assert act is not None and act.message_count == 7
         state = store.trigger_state("t", "u1")
         assert state is not None and (state.runs, state.messages_at_last_run) == (2, 3)
         store.register_thread("chat", "u1", "t", "c", None, created_at=T0)  # version 2's table works
+        assert store.thread("chat") is not None
+    finally:
+        store.close()
+
+
+def test_upgrade_from_version_2_keeps_the_outbox(store_url: str) -> None:
+    engines = make_engines(store_url)
+    assert migrate(engines, target=2) == 2
+    assert "queue" not in {c["name"] for c in inspect(engines.read).get_columns("youlab_outbox")}
+    with engines.write.begin() as conn:  # version 2's outbox: no queue column
+        for n, status, attempts in ((1, "queued", 3), (2, "dead", 8)):
+            conn.execute(text("INSERT INTO youlab_outbox (payload, enqueued_at, available_at, status, attempts) "
+                              "VALUES (:p, 1.0, 1.0, :s, :a)"), {"p": json.dumps({"n": n}), "s": status, "a": attempts})
+        conn.execute(insert(tables.counters).values(name="outbox_overflowed", value=4))
+        conn.execute(insert(tables.threads).values(chat_id="chat", user_id="u1", task="t", course_id="c", created_at=1.0))
+    engines.dispose()
+
+    store = open_store(url=store_url)  # upgrades to version 3
+    try:
+        with store.engines.read.connect() as conn:
+            assert current_version(conn) == 3
+        indexes = {i["name"] for i in inspect(store.engines.read).get_indexes("youlab_outbox")}
+        assert "ix_youlab_outbox_queue_ready" in indexes and "ix_youlab_outbox_ready" not in indexes
+        stats = store.outbox_stats()  # the old rows and the overflow count are the Honcho queue's
+        assert (stats.queued, stats.dead, stats.overflowed) == (1, 1, 4)
+        assert store.outbox_stats(queue="letta") == type(stats)(0, 0, 0)
+        [item] = store.outbox_claim("w", 10, 30)
+        assert (item.payload, item.attempts) == ({"n": 1}, 3)
+        assert store.outbox_claim("w", 10, 30, queue="letta") == []
+        assert store.outbox_enqueue({"n": 3}, queue="letta") is not None
         assert store.thread("chat") is not None
     finally:
         store.close()

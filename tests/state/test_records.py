@@ -78,3 +78,57 @@ def test_outbox_is_bounded_and_counts_overflow(store: SqlStateStore) -> None:
     [first] = store.outbox_claim("w", 1, 30)
     store.outbox_ack([first.id])
     assert store.outbox_enqueue({"n": 7}) is not None
+
+
+def test_outbox_queues_are_separate(store: SqlStateStore) -> None:
+    honcho = store.outbox_enqueue({"to": "honcho"})
+    letta = store.outbox_enqueue({"to": "letta"}, queue="letta")
+    assert honcho is not None and letta is not None
+    assert [i.payload for i in store.outbox_claim("w", 10, 30, queue="letta")] == [{"to": "letta"}]
+    assert [i.payload for i in store.outbox_claim("w", 10, 30)] == [{"to": "honcho"}]  # default queue: "honcho"
+    store.outbox_ack([letta])
+    assert (store.outbox_stats(queue="letta").queued, store.outbox_stats().queued) == (0, 1)
+
+
+def test_outbox_bound_and_overflow_are_per_queue(store: SqlStateStore) -> None:
+    for i in range(5):  # outbox_max_items = 5 in the fixture
+        assert store.outbox_enqueue({"n": i}) is not None
+    assert store.outbox_enqueue({"n": 5}) is None
+    for i in range(5):  # a full Honcho queue does not hold Letta records back
+        assert store.outbox_enqueue({"n": i}, queue="letta") is not None
+    assert store.outbox_enqueue({"n": 5}, queue="letta") is None
+    assert store.outbox_enqueue({"n": 6}, queue="letta") is None
+    honcho, letta = store.outbox_stats(), store.outbox_stats(queue="letta")
+    assert (honcho.queued, honcho.overflowed) == (5, 1)
+    assert (letta.queued, letta.overflowed) == (5, 2)
+
+
+def test_outbox_retry_without_counting_never_turns_dead(store: SqlStateStore, clock: FakeClock) -> None:
+    store.outbox_enqueue({"n": 1}, queue="letta")
+    for _ in range(5):  # outbox_max_attempts = 2 in the fixture
+        [item] = store.outbox_claim("w", 10, 30, queue="letta")
+        assert item.attempts == 0
+        store.outbox_retry([item.id], "letta down", backoff_seconds=10, count_attempt=False)
+        assert store.outbox_claim("w", 10, 30, queue="letta") == []  # the backoff still applies
+        clock.advance(seconds=11)
+    assert (store.outbox_stats(queue="letta").queued, store.outbox_stats(queue="letta").dead) == (1, 0)
+    [item] = store.outbox_claim("w", 10, 30, queue="letta")
+    store.outbox_retry([item.id], "refused", backoff_seconds=0)
+    assert store.outbox_claim("w", 10, 30, queue="letta")[0].attempts == 1  # counted again by default
+
+
+def test_outbox_claim_can_include_items_in_backoff(store: SqlStateStore, clock: FakeClock) -> None:
+    store.outbox_enqueue({"n": 1})
+    [item] = store.outbox_claim("w1", 10, 30)
+    assert store.outbox_claim("w2", 10, 30, include_waiting=True) == []  # leased: never taken, even when forced
+    store.outbox_retry([item.id], "down", backoff_seconds=600)
+    assert store.outbox_claim("w2", 10, 30) == []
+    assert [i.id for i in store.outbox_claim("w2", 10, 30, include_waiting=True)] == [item.id]
+
+
+def test_outbox_queue_names_are_checked(store: SqlStateStore) -> None:
+    import pytest
+
+    for bad in ("", "Letta", "a b", "x" * 33):
+        with pytest.raises(ValueError, match="outbox queue name"):
+            store.outbox_enqueue({"n": 1}, queue=bad)

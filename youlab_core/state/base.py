@@ -188,21 +188,30 @@ class StateStore(ABC):
     def is_agent_thread(self, chat_id: str) -> bool:
         return self.thread(chat_id) is not None
 
-    # --- Honcho outbox ---
+    # --- outbox: durable named queues ("honcho": the Honcho mirror, "letta": Letta block writes) ---
+    # Each queue is bounded by Settings.outbox_max_items on its own; enqueue past it returns None and counts the
+    # overflow for that queue. Queue names: 1-32 characters a-z, 0-9, _ or - (ValueError otherwise).
     @abstractmethod
-    def outbox_enqueue(self, payload: dict[str, Any]) -> int | None: ...
+    def outbox_enqueue(self, payload: dict[str, Any], *, queue: str = "honcho") -> int | None: ...
 
     @abstractmethod
-    def outbox_claim(self, owner: str, limit: int, lease_seconds: float) -> list[OutboxItem]: ...
+    def outbox_claim(
+        self, owner: str, limit: int, lease_seconds: float, *, queue: str = "honcho", include_waiting: bool = False
+    ) -> list[OutboxItem]:
+        """Lease up to `limit` queued items of `queue`, oldest first. `include_waiting` also takes items still
+        waiting out their retry backoff (an operator's "retry now")."""
 
     @abstractmethod
     def outbox_ack(self, ids: Sequence[int]) -> None: ...
 
     @abstractmethod
-    def outbox_retry(self, ids: Sequence[int], error: str, backoff_seconds: float) -> None: ...
+    def outbox_retry(self, ids: Sequence[int], error: str, backoff_seconds: float, *, count_attempt: bool = True) -> None:
+        """Release the items for another try after `backoff_seconds`. With `count_attempt` the attempt counter grows
+        and an item reaching Settings.outbox_max_attempts turns dead; without it (an outage, not the item's fault)
+        the counter is left unchanged, so the item never turns dead for it."""
 
     @abstractmethod
-    def outbox_stats(self) -> OutboxStats: ...
+    def outbox_stats(self, *, queue: str = "honcho") -> OutboxStats: ...
 
     @abstractmethod
     def close(self) -> None: ...

@@ -9,7 +9,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import (BigInteger, Column, Connection, Float, Index, Integer, MetaData, String, Table, Text, func,
+                        inspect, select, text)
 
 from . import tables
 from ..errors import YoulabError
@@ -23,13 +24,40 @@ def _v1(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+# The outbox as version 2 created it (version 3 adds `queue`): frozen here so a database built step by step has
+# the same shape as one upgraded from version 2.
+_OUTBOX_V2 = Table(
+    "youlab_outbox",
+    MetaData(),
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("payload", Text, nullable=False),
+    Column("enqueued_at", Float, nullable=False),
+    Column("available_at", Float, nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("owner", String(255)),
+    Column("lease_expires_at", Float),
+    Column("last_error", Text),
+    Index("ix_youlab_outbox_ready", "status", "available_at"),
+)
+
+
 def _v2(conn: Connection) -> None:
     # The thread registry and the Honcho outbox.
-    for table in tables.V2_TABLES:
+    for table in (tables.threads, _OUTBOX_V2, tables.counters):
         table.create(conn, checkfirst=True)
 
 
-MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1), (2, _v2)]
+def _v3(conn: Connection) -> None:
+    # Named queues in the outbox (Letta retries next to Honcho messages). Existing rows are Honcho messages.
+    if "queue" not in {c["name"] for c in inspect(conn).get_columns("youlab_outbox")}:
+        conn.execute(text("ALTER TABLE youlab_outbox ADD COLUMN queue VARCHAR(32) NOT NULL DEFAULT 'honcho'"))
+    conn.execute(text("DROP INDEX IF EXISTS ix_youlab_outbox_ready"))  # superseded: claims filter by queue first
+    for index in tables.outbox.indexes:
+        index.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1), (2, _v2), (3, _v3)]
 LATEST = MIGRATIONS[-1][0]
 
 

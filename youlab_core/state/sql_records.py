@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,8 @@ from .tables import counters, outbox, runs, threads
 log = logging.getLogger(__name__)
 
 OVERFLOW_COUNTER = "outbox_overflowed"
+DEFAULT_QUEUE = "honcho"
+_QUEUE_NAME = re.compile(r"[a-z0-9_-]{1,32}")
 
 
 def _run(r: Any) -> RunRecord:
@@ -136,30 +139,41 @@ class RecordStoreMixin(SqlBase):
         with self.engines.read.connect() as conn:
             return [_thread(r) for r in conn.execute(query.order_by(threads.c.created_at.desc()))]
 
-    # --- Honcho outbox ---
-    def outbox_enqueue(self, payload: dict[str, Any]) -> int | None:
+    # --- outbox (named queues: "honcho" for the mirror, "letta" for Letta block writes) ---
+    def outbox_enqueue(self, payload: dict[str, Any], *, queue: str = DEFAULT_QUEUE) -> int | None:
+        _check_queue(queue)
         at = self._now()
         text = json.dumps(payload, sort_keys=True)
-        queued = select(func.count()).select_from(outbox).where(outbox.c.status == "queued").scalar_subquery()
+        queued = (
+            select(func.count()).select_from(outbox).where(outbox.c.queue == queue, outbox.c.status == "queued").scalar_subquery()
+        )
         # One statement: insert only while the queue is below its bound (approximate under concurrent writers
-        # on PostgreSQL by at most the number of writers).
+        # on PostgreSQL by at most the number of writers). Each queue has its own bound.
         source = select(
-            literal(text).label("payload"), literal(at).label("enqueued_at"), literal(at).label("available_at"),
-            literal("queued").label("status"), literal(0).label("attempts"),
+            literal(queue).label("queue"), literal(text).label("payload"), literal(at).label("enqueued_at"),
+            literal(at).label("available_at"), literal("queued").label("status"), literal(0).label("attempts"),
         ).where(queued < self.outbox_max_items)
-        stmt = outbox.insert().from_select(["payload", "enqueued_at", "available_at", "status", "attempts"], source).returning(outbox.c.id)
+        columns = ["queue", "payload", "enqueued_at", "available_at", "status", "attempts"]
+        stmt = outbox.insert().from_select(columns, source).returning(outbox.c.id)
         with self._writing() as conn:
             row = conn.execute(stmt).first()
             if row is not None:
                 return int(row.id)
-            bump = self._insert(counters).values(name=OVERFLOW_COUNTER, value=1)
+            bump = self._insert(counters).values(name=overflow_counter(queue), value=1)
             conn.execute(bump.on_conflict_do_update(index_elements=[counters.c.name], set_={"value": counters.c.value + 1}))
-        log.warning("Honcho outbox is full (%d queued messages): message dropped and counted", self.outbox_max_items)
+        log.warning("outbox queue %r is full (%d queued items): item dropped and counted", queue, self.outbox_max_items)
         return None
 
-    def outbox_claim(self, owner: str, limit: int, lease_seconds: float) -> list[OutboxItem]:
+    def outbox_claim(
+        self, owner: str, limit: int, lease_seconds: float, *, queue: str = DEFAULT_QUEUE, include_waiting: bool = False
+    ) -> list[OutboxItem]:
+        _check_queue(queue)
         at = self._now()
-        ready = and_(outbox.c.status == "queued", outbox.c.available_at <= at, or_(outbox.c.owner.is_(None), outbox.c.lease_expires_at < at))
+        conditions = [outbox.c.queue == queue, outbox.c.status == "queued",
+                      or_(outbox.c.owner.is_(None), outbox.c.lease_expires_at < at)]
+        if not include_waiting:
+            conditions.append(outbox.c.available_at <= at)
+        ready = and_(*conditions)
         pick = select(outbox.c.id).where(ready).order_by(outbox.c.id).limit(limit).with_for_update(skip_locked=True)
         stmt = (
             update(outbox)
@@ -177,23 +191,34 @@ class RecordStoreMixin(SqlBase):
             with self._writing() as conn:
                 conn.execute(delete(outbox).where(outbox.c.id.in_(list(ids))))
 
-    def outbox_retry(self, ids: Sequence[int], error: str, backoff_seconds: float) -> None:
+    def outbox_retry(self, ids: Sequence[int], error: str, backoff_seconds: float, *, count_attempt: bool = True) -> None:
         if not ids:
             return
         at = self._now()
+        values: dict[str, Any] = {
+            "owner": None, "lease_expires_at": None, "available_at": at + backoff_seconds, "last_error": error[:2000],
+        }
+        if count_attempt:
+            values["attempts"] = outbox.c.attempts + 1
+            values["status"] = case((outbox.c.attempts + 1 >= self.outbox_max_attempts, "dead"), else_="queued")
         with self._writing() as conn:
-            conn.execute(
-                update(outbox)
-                .where(outbox.c.id.in_(list(ids)))
-                .values(
-                    attempts=outbox.c.attempts + 1, owner=None, lease_expires_at=None, available_at=at + backoff_seconds,
-                    last_error=error[:2000],
-                    status=case((outbox.c.attempts + 1 >= self.outbox_max_attempts, "dead"), else_="queued"),
-                )
-            )
+            conn.execute(update(outbox).where(outbox.c.id.in_(list(ids))).values(**values))
 
-    def outbox_stats(self) -> OutboxStats:
+    def outbox_stats(self, *, queue: str = DEFAULT_QUEUE) -> OutboxStats:
+        _check_queue(queue)
         with self.engines.read.connect() as conn:
-            counts = dict(conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status)).all())
-            overflowed = conn.execute(select(counters.c.value).where(counters.c.name == OVERFLOW_COUNTER)).scalar()
+            counts = dict(conn.execute(
+                select(outbox.c.status, func.count()).where(outbox.c.queue == queue).group_by(outbox.c.status)
+            ).all())
+            overflowed = conn.execute(select(counters.c.value).where(counters.c.name == overflow_counter(queue))).scalar()
         return OutboxStats(int(counts.get("queued", 0)), int(counts.get("dead", 0)), int(overflowed or 0))
+
+
+def overflow_counter(queue: str) -> str:
+    # The Honcho queue keeps the counter name it had before queues existed, so its count survives the upgrade.
+    return OVERFLOW_COUNTER if queue == DEFAULT_QUEUE else f"{OVERFLOW_COUNTER}:{queue}"
+
+
+def _check_queue(queue: str) -> None:
+    if not _QUEUE_NAME.fullmatch(queue or ""):
+        raise ValueError(f"outbox queue name {queue!r}: use 1-32 characters a-z, 0-9, _ or -")

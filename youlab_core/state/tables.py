@@ -114,6 +114,8 @@ outbox = Table(
     "youlab_outbox",
     metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    # Which consumer the item is for ("honcho": the mirror, "letta": Letta block writes); added in version 3.
+    Column("queue", String(32), nullable=False, server_default="honcho"),
     Column("payload", Text, nullable=False),
     Column("enqueued_at", Float, nullable=False),
     Column("available_at", Float, nullable=False),
@@ -122,7 +124,7 @@ outbox = Table(
     Column("owner", String(255)),
     Column("lease_expires_at", Float),
     Column("last_error", Text),
-    Index("ix_youlab_outbox_ready", "status", "available_at"),
+    Index("ix_youlab_outbox_queue_ready", "queue", "status", "available_at"),
 )
 
 counters = Table(
@@ -133,4 +135,3 @@ counters = Table(
 )
 
 V1_TABLES = [activity, trigger_state, task_cursor, runs]
-V2_TABLES = [threads, outbox, counters]
