@@ -10,6 +10,7 @@ from letta_client import Letta
 from youlab_core.letta import LettaSync, agent_name, render_block_text
 from youlab_core.memory import MemoryStore
 from youlab_core.settings import Settings
+from youlab_core.state import open_store
 from tests.dialectic.fakes import write_course
 
 
@@ -35,10 +36,18 @@ def memory(settings, registry):
 
 
 @pytest.fixture
-def sync(settings, memory, registry):
-    listener = LettaSync(settings, memory, None, registry=registry)
+def state(settings):
+    store = open_store(settings, url=f"sqlite:///{settings.root / 'state.db'}")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def sync(settings, memory, registry, state):
+    listener = LettaSync(settings, memory, state, registry=registry)
     memory.add_listener(listener)
-    return listener
+    yield listener
+    listener.close()
 
 
 def make_agent(letta, user="u1", labels=("human", "journey")):
@@ -157,3 +166,50 @@ def test_failed_writes_catch_up_by_themselves_once_letta_is_back(letta, letta_se
     assert sync.pending() == []
     assert block_value(letta, agent, "human").startswith("insights: Loves gardens.")
     sync.close()
+
+
+def test_retries_survive_a_restart(tmp_path, settings, letta, letta_server, registry):
+    """A write that failed before a restart is delivered by the next process, from the state store's outbox."""
+    settings.letta_retry_seconds = 0.05
+    url = f"sqlite:///{tmp_path / 'restart-state.db'}"
+    agent = make_agent(letta)
+    letta_server.down()
+    state = open_store(settings, url=url)
+    memory = MemoryStore.from_settings(settings, courses=registry)
+    before = LettaSync(settings, memory, state, registry=registry)
+    memory.add_listener(before)
+    mem, diff = propose(memory, registry)
+    mem.approve(diff.id, reviewer="student:u1")
+    before.wait_idle()
+    assert before.pending() and before.synced == 0
+    before.close()  # the process stops while Letta is still down
+    state.close()
+
+    letta_server.up()
+    state = open_store(settings, url=url)
+    try:
+        assert state.outbox_stats(queue="letta").queued == 1
+        after = LettaSync(settings, MemoryStore.from_settings(settings, courses=registry), state, registry=registry)
+        deadline = time.monotonic() + 10
+        while state.outbox_stats(queue="letta").queued and time.monotonic() < deadline:
+            time.sleep(0.05)
+        after.close()
+        assert state.outbox_stats(queue="letta").queued == 0 and after.synced == 1
+        assert block_value(letta, agent, "human").startswith("insights: Loves gardens.")
+    finally:
+        state.close()
+
+
+def test_without_a_state_store_a_write_is_tried_once(letta, letta_server, settings, memory, registry):
+    agent = make_agent(letta)
+    sync = LettaSync(settings, memory, None, registry=registry)
+    memory.add_listener(sync)
+    mem, diff = propose(memory, registry)
+    mem.approve(diff.id, reviewer="student:u1")
+    sync.wait_idle()
+    assert sync.synced == 1 and block_value(letta, agent, "human").startswith("insights: Loves gardens.")
+    letta_server.down()
+    mem, diff = propose(memory, registry, value="Later.")
+    mem.approve(diff.id, reviewer="student:u1")  # never raises, though nothing can keep the write for a retry
+    sync.wait_idle()
+    assert sync.synced == 1 and sync.pending() == [] and "503" in sync.failures[-1]

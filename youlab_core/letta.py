@@ -5,16 +5,17 @@ name when no label is set), and its value is the whole block rendered as text (`
 the student's repository, so a retry always sends the latest approved state and repeated writes are harmless.
 
 An approval never waits on Letta: `on_approved` records the block as "to sync" and writes it on a background thread.
-A failure (Letta down, no such agent, no such label) stays recorded and `retry_pending()` tries again later, with
-backoff, from a daemon thread started by the first failure (it ends when nothing is left), or from `start()`'s loop
-or the scheduler. The record lives in the state store's outbox (queue "letta")
-when the store offers queues, else in this process's memory (lost on restart: documented in docs/runner.md).
+The record lives in the state store's outbox (queue "letta"), so it survives restarts. A failure (Letta down, no
+such agent, no such label) leaves it queued and `retry_pending()` tries again later, with backoff, from a daemon
+thread (started by a failure, or at construction when the queue holds records from before a restart; it ends when
+the queue is empty), or from `start()`'s loop. Outages do not count toward `outbox_max_attempts`; refusals do, and a
+record refused that often is kept as dead in the outbox. Without a state store (the bundle could not open it) a
+write is tried once and a failure is only logged.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import os
 import socket
@@ -81,22 +82,23 @@ class PendingSync:
     attempts: int = 0
     last_error: str = ""
     next_at: float = 0.0
-    ids: list[int] = field(default_factory=list)  # outbox ids, when durable
+    ids: list[int] = field(default_factory=list)  # outbox ids (several approvals of one block: one write)
 
 
 class LettaSync:
     """An ApprovalListener (youlab_core.memory) that mirrors approved blocks into Letta."""
 
-    def __init__(self, settings: Any, memory: Any, state: Any = None, *, client: Any = None,
+    def __init__(self, settings: Any, memory: Any, state: Any, *, client: Any = None,
                  registry: Any = None, owner: str | None = None):
         self.settings = settings
         self.memory = memory
-        self.state = state
-        self.registry = registry  # CourseRegistry, to find the course of a queued record (durable mode)
+        self.state = state  # None (the bundle could not open it): writes are tried once, failures only logged
+        self.registry = registry  # CourseRegistry, to find the course of a queued record
         self._client = client
         self.owner = owner or f"letta:{socket.gethostname()}:{os.getpid()}:{id(self)}"
         self._lock = threading.Lock()
-        self._pending: dict[tuple[str, str, str], PendingSync] = {}  # in-memory mode
+        self._round_lock = threading.Lock()  # one retry round at a time in this process
+        self._failing: dict[tuple[str, str, str], PendingSync] = {}  # what this process saw fail, not yet written
         self._courses: dict[str, Course] = {}
         self.synced = 0
         self.failures: list[str] = []  # the last few error texts, newest last (for status pages and tests)
@@ -105,11 +107,11 @@ class LettaSync:
         self._stop: asyncio.Event | None = None
         self._retry_thread: threading.Thread | None = None
         self._closed = threading.Event()
-        self._durable_failures = False
-
-    @property
-    def durable(self) -> bool:
-        return self.state is not None and "queue" in _params(getattr(self.state, "outbox_enqueue", None))
+        try:  # records left by an earlier process (Letta was down when it stopped) are picked up from here
+            if self.state is not None and self.state.outbox_stats(queue=QUEUE).queued:
+                self._ensure_retrying()
+        except Exception:
+            log.exception("could not read the Letta retry queue; its records wait for the next failure or start()")
 
     @property
     def client(self) -> Any:
@@ -126,12 +128,19 @@ class LettaSync:
     def on_approved(self, user_id: str, course: Course, diff: Any) -> None:
         """Record the block as to-sync, then write it on a background thread. Returns at once; never raises."""
         self._courses[course.id] = course
+        record = PendingSync(user_id, course.id, diff.block, str(diff.id))
+        queued = None
         try:
-            record = self._record(user_id, course.id, diff.block, str(diff.id))
+            if self.state is not None:
+                queued = self.state.outbox_enqueue({"user_id": user_id, "course": course.id, "block": diff.block,
+                                                    "diff_id": str(diff.id)}, queue=QUEUE)
         except Exception:
-            log.exception("Letta sync of %s/%s/%s could not be recorded", user_id, course.id, diff.block)
-            record = PendingSync(user_id, course.id, diff.block, str(diff.id))
-        thread = threading.Thread(target=self._attempt, args=(record,), name="youlab-letta-sync", daemon=True)
+            log.exception("Letta sync of %s/%s/%s could not be recorded; trying once", user_id, course.id, diff.block)
+        if queued is None:  # no store, a failing store, or a full queue (the store counted it): one unrecorded try
+            target, args = self._attempt, (record,)
+        else:  # a normal retry round claims the new record (with any others due), so no two writes overlap
+            target, args = self._retry_pending_sync, (False,)
+        thread = threading.Thread(target=target, args=args, name="youlab-letta-sync", daemon=True)
         self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
 
@@ -183,40 +192,19 @@ class LettaSync:
         self.synced += 1
         return True
 
-    # The retry record: durable (state store outbox, queue "letta") or in memory --------------------------------
-
-    def _record(self, user_id: str, course_id: str, block: str, diff_id: str) -> PendingSync:
-        record = PendingSync(user_id, course_id, block, diff_id)
-        if self.durable:
-            queued = self.state.outbox_enqueue({"user_id": user_id, "course": course_id, "block": block,
-                                                "diff_id": diff_id}, queue=QUEUE)
-            if queued is not None:
-                record.ids = [queued]
-                return record
-            log.error("the Letta retry queue is full; keeping %s/%s/%s in memory", user_id, course_id, block)
-        with self._lock:
-            key = (user_id, course_id, block)
-            existing = self._pending.get(key)
-            if existing is not None:
-                existing.diff_id = diff_id
-                return existing
-            self._pending[key] = record
-        return record
+    # The retry records: the state store's outbox, queue "letta" ---------------------------------------------
 
     def _done(self, record: PendingSync) -> None:
         if record.ids:
             self.state.outbox_ack(record.ids)
-            return
         with self._lock:
-            key = (record.user_id, record.course_id, record.block)
-            if self._pending.get(key) is record:
-                del self._pending[key]
+            self._failing.pop((record.user_id, record.course_id, record.block), None)
 
     def _ensure_retrying(self) -> None:
-        """A daemon thread that retries what failed until nothing is left (no event loop needed, so it works
+        """A daemon thread that retries what failed until the queue is empty (no event loop needed, so it works
         from the approval path wherever it runs)."""
         with self._lock:
-            if self._retry_thread is not None and self._retry_thread.is_alive():
+            if self._closed.is_set() or (self._retry_thread is not None and self._retry_thread.is_alive()):
                 return
             self._retry_thread = threading.Thread(target=self._retry_until_done, name="youlab-letta-retry",
                                                   daemon=True)
@@ -226,34 +214,50 @@ class LettaSync:
         while not self._closed.wait(self.settings.letta_retry_seconds):
             try:
                 self._retry_pending_sync(False)
+                # Decided under the lock: a record queued after this check finds no thread and starts one.
+                with self._lock:
+                    if not self.state.outbox_stats(queue=QUEUE).queued:
+                        self._retry_thread = None
+                        return
             except Exception:
                 log.exception("Letta retry round failed")
-            with self._lock:
-                if not self._pending and not self._durable_failures:
-                    self._retry_thread = None
-                    return
-            self._durable_failures = False
+        with self._lock:
+            self._retry_thread = None
 
-    def close(self) -> None:
-        """Stop the retry thread (what is still pending stays recorded)."""
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the retry thread (what is still pending stays in the outbox for the next process)."""
         self._closed.set()
+        thread = self._retry_thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
 
     def _failed(self, record: PendingSync, exc: Exception) -> None:
-        backoff = min(3600.0, self.settings.letta_retry_seconds * (2 ** min(record.attempts, 10)))
-        record.attempts += 1
-        record.last_error = str(exc)[:500]
-        record.next_at = time.monotonic() + backoff
-        self._durable_failures = self._durable_failures or bool(record.ids)
+        key = (record.user_id, record.course_id, record.block)
+        with self._lock:
+            seen = self._failing.get(key)
+            # Backoff grows with this process's failures of the block (an outage does not count toward the
+            # store's attempts) and with the store's count (refusals, from earlier processes too).
+            record.attempts = max(record.attempts, seen.attempts if seen else 0)
+            backoff = min(3600.0, self.settings.letta_retry_seconds * (2 ** min(record.attempts, 10)))
+            record.attempts += 1
+            record.last_error = str(exc)[:500]
+            record.next_at = time.monotonic() + backoff
+            if record.ids:
+                self._failing[key] = record
+        if not record.ids:
+            log.error("Letta write of %s/%s/%s failed and is not recorded for retry (no state store, or its queue "
+                      "was full): %s",
+                      record.user_id, record.course_id, record.block, record.last_error)
+            return
+        transient = getattr(exc, "transient", True)
+        self.state.outbox_retry(record.ids, record.last_error, backoff, count_attempt=not transient)
         self._ensure_retrying()
-        if record.ids:
-            transient = getattr(exc, "transient", True)
-            kwargs = {"count_attempt": not transient} if "count_attempt" in _params(self.state.outbox_retry) else {}
-            self.state.outbox_retry(record.ids, record.last_error, backoff, **kwargs)
 
     def pending(self) -> list[PendingSync]:
-        """What is waiting to be written to Letta (in-memory mode; durable mode: see the state store's outbox)."""
+        """Writes this process saw fail and has not written since (the outbox holds them all, across processes:
+        `state.outbox_stats(queue="letta")`)."""
         with self._lock:
-            return list(self._pending.values())
+            return list(self._failing.values())
 
     def _course(self, course_id: str) -> Course | None:
         if self.registry is not None:
@@ -268,17 +272,20 @@ class LettaSync:
         return await asyncio.to_thread(self._retry_pending_sync, force)
 
     def _retry_pending_sync(self, force: bool) -> int:
-        records: list[PendingSync] = []
-        if self.durable:
-            items = self.state.outbox_claim(self.owner, 500, 300.0, queue=QUEUE)
+        if self.state is None:
+            return 0
+        with self._round_lock:
+            items = self.state.outbox_claim(self.owner, 500, 300.0, queue=QUEUE, include_waiting=force)
+            # Several approvals of one block: one write (it reads the latest approved state), then all acked.
+            records: dict[tuple[str, str, str], PendingSync] = {}
             for item in items:
                 p = item.payload
-                records.append(PendingSync(p["user_id"], p["course"], p["block"], p.get("diff_id", ""),
-                                           attempts=item.attempts, ids=[item.id]))
-        now = time.monotonic()
-        with self._lock:
-            records += [r for r in self._pending.values() if force or r.next_at <= now]
-        return sum(1 for record in records if self._attempt(record))
+                key = (p["user_id"], p["course"], p["block"])
+                record = records.setdefault(key, PendingSync(*key, p.get("diff_id", ""), attempts=item.attempts))
+                record.ids.append(item.id)
+                record.diff_id = p.get("diff_id", "") or record.diff_id
+                record.attempts = max(record.attempts, item.attempts)
+            return sum(1 for record in records.values() if self._attempt(record))
 
     # Background loop -----------------------------------------------------------------------------------------
 
@@ -308,11 +315,3 @@ class LettaSync:
             await self._task
             self._task = None
 
-
-def _params(fn: Any) -> set[str]:
-    if fn is None:
-        return set()
-    try:
-        return set(inspect.signature(fn).parameters)
-    except (TypeError, ValueError):
-        return set()

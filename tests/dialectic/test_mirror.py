@@ -127,7 +127,7 @@ async def test_overflow_is_counted_and_logged(tmp_path, honcho_server, caplog):
 
 async def test_enqueue_never_raises(settings, honcho_server):
     class BrokenStore:
-        def outbox_enqueue(self, payload):
+        def outbox_enqueue(self, payload, *, queue="honcho"):
             raise RuntimeError("database is locked")
 
     assert HonchoMirror(BrokenStore(), settings).enqueue("u1", "c", "user", "hi") is False

@@ -31,6 +31,8 @@ from .ids import TUTOR_PEER_ID, honcho_peer_id, honcho_session_id
 
 log = logging.getLogger(__name__)
 
+QUEUE = "honcho"  # the state store outbox queue of this mirror
+
 HONCHO_MAX_BATCH = 100
 _KNOWN_LIMIT = 10_000  # sessions/peers remembered as created (an LRU: forgetting one only costs a get-or-create)
 
@@ -81,7 +83,7 @@ class HonchoMirror:
             "message_id": message_id,
         }
         try:
-            queued = self.state.outbox_enqueue(payload)
+            queued = self.state.outbox_enqueue(payload, queue=QUEUE)
         except Exception:
             log.exception("could not queue a message for Honcho (chat %s); the chat goes on", chat_id)
             return False
@@ -103,7 +105,7 @@ class HonchoMirror:
             return 0
         claim_limit = limit or self.settings.mirror_claim_limit
         items = await asyncio.to_thread(self.state.outbox_claim, self.owner, claim_limit,
-                                        self.settings.mirror_lease_seconds)
+                                        self.settings.mirror_lease_seconds, queue=QUEUE)
         if not items:
             return 0
         by_chat: dict[tuple[str, str], list[Any]] = {}
@@ -182,28 +184,10 @@ class HonchoMirror:
         await self._reschedule(items, "waiting behind older messages of the same chat", seconds, count_attempt=False)
 
     async def _reschedule(self, items: list[Any], error: str, backoff: float, *, count_attempt: bool) -> None:
+        # count_attempt=False (outages, waiting behind a chat's older messages): the store leaves the attempt
+        # counter alone, so an outage never turns messages dead.
         ids = [i.id for i in items]
-        if _accepts_count_attempt(self.state):
-            await asyncio.to_thread(self.state.outbox_retry, ids, error, backoff, count_attempt=count_attempt)
-            return
-        if count_attempt:
-            await asyncio.to_thread(self.state.outbox_retry, ids, error, backoff)
-            return
-        # This store counts every retry toward "dead". An outage must not kill messages, so a message about to reach
-        # the limit is queued afresh (same payload, so same time and order) and the old entry removed.
-        limit = getattr(self.state, "outbox_max_attempts", None) or self.settings.outbox_max_attempts
-        renew = [i for i in items if i.attempts + 1 >= limit]
-        keep = [i for i in items if i.attempts + 1 < limit]
-        if keep:
-            await asyncio.to_thread(self.state.outbox_retry, [i.id for i in keep], error, backoff)
-        for item in renew:
-            payload = dict(item.payload)
-            payload.setdefault("first_enqueued_at", item.enqueued_at.isoformat())
-            fresh = await asyncio.to_thread(self.state.outbox_enqueue, payload)
-            if fresh is not None:
-                await asyncio.to_thread(self.state.outbox_ack, [item.id])
-            else:  # the queue is full: keep the old entry (it may turn dead, and is counted there)
-                await asyncio.to_thread(self.state.outbox_retry, [item.id], error, backoff)
+        await asyncio.to_thread(self.state.outbox_retry, ids, error, backoff, count_attempt=count_attempt)
 
     async def _retry(self, items: list[Any], exc: Exception, *, count_attempt: bool = True) -> float:
         # Grows with the failures counted and with how long the oldest message has waited (an outage does not
@@ -340,15 +324,6 @@ def _first_enqueued(item: Any) -> datetime:
         except ValueError:
             pass
     return item.enqueued_at
-
-
-def _accepts_count_attempt(state: Any) -> bool:
-    import inspect
-
-    try:
-        return "count_attempt" in inspect.signature(state.outbox_retry).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 def _parse_time(value: Any) -> datetime | None:
