@@ -103,7 +103,7 @@ def run(quick: bool) -> list[Row]:
         rows.append(Row("bundle", "chat latency through Open WebUI, bundle on vs off", "skipped",
                         "", "--quick: starting Open WebUI takes ~1 min; run without --quick"))
     else:
-        from .bench_bundle_e2e import end_to_end_rows
+        from .bundle_chat_latency import end_to_end_rows
 
         rows.extend(end_to_end_rows())
     return rows
