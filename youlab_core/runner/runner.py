@@ -39,19 +39,6 @@ class ThreadWriter(Protocol):
     async def write(self, user_id: str, course: Course, task: TaskSpec, report: StudentReport) -> str | None: ...
 
 
-async def finish_even_if_cancelled(executor: ThreadPoolExecutor, fn: Callable[[], Any]) -> Any:
-    """Run a blocking memory write in a thread; if the run is cancelled meanwhile, wait for the write to end first."""
-    future = asyncio.get_running_loop().run_in_executor(executor, fn)
-    try:
-        return await asyncio.shield(future)
-    except asyncio.CancelledError:
-        try:
-            await future
-        except Exception:
-            pass
-        raise
-
-
 def _raise_failures(report: RunReport) -> None:
     from ..scheduler import UserRunsFailed
 

@@ -20,6 +20,7 @@ from ..llm.base import LLM, ChatMessage, Completion, Usage
 from ..merge import MergeResult, merge_insight
 from .report import ProposedChange, QueryReport, StudentReport
 from .retry import call_with_retries
+from .writes import finish_even_if_cancelled
 
 if TYPE_CHECKING:
     from .runner import Runner
@@ -212,8 +213,6 @@ class StudentRun:
             self._settle(plan, outcome)
 
     async def _propose_one(self, plan: Planned) -> Any:
-        from .runner import finish_even_if_cancelled
-
         memory = self.memory
         try:
             return await finish_even_if_cancelled(self.runner.io, lambda: memory.propose(

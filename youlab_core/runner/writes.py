@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,20 @@ def _propose_many_in_worker(users_root: str, expiry_days: int, user_id: str, cou
     if _worker_store is None or Path(_worker_store.users_root) != Path(users_root):
         _worker_store = MemoryStore(Path(users_root), expiry_days=expiry_days)
     return _worker_store.student(user_id).propose_many(course, proposals, agent=agent, run_id=run_id)
+
+
+async def finish_even_if_cancelled(executor: Executor, fn: Callable[[], Any]) -> Any:
+    """Run a blocking memory write on `executor`; if the run is cancelled meanwhile, wait for the write to end first
+    (a cancelled run must not leave a write half-observed)."""
+    future = asyncio.get_running_loop().run_in_executor(executor, fn)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        try:
+            await future
+        except Exception:
+            pass
+        raise
 
 
 class ProposalWrites:
@@ -54,15 +69,7 @@ class ProposalWrites:
     async def propose_many(self, memory: Any, course: Any, proposals: list[Any], *, agent: str, run_id: str) -> list[Any]:
         """Write the proposals (one commit). If the run is cancelled meanwhile, wait for the write to end first."""
         executor, call = self._executor_and_call(memory, course, proposals, agent, run_id)
-        future = asyncio.get_running_loop().run_in_executor(executor, call)
-        try:
-            return await asyncio.shield(future)
-        except asyncio.CancelledError:
-            try:
-                await future
-            except Exception:
-                pass
-            raise
+        return await finish_even_if_cancelled(executor, call)
 
     def shutdown(self) -> None:
         if self._pool is not None:
