@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from youlab_core.state import SqlStateStore
 
-from .conftest import T0
+from .conftest import T0, complete, retry
 
 LEASE = 60
 
@@ -22,10 +22,8 @@ def test_a_claimed_row_is_not_won_twice_until_its_lease_expires(store: SqlStateS
     taken = store.claim_due("t", "w2", T0 + timedelta(seconds=LEASE + 1), LEASE, 10)
     assert [(c.user_id, c.attempt) for c in taken] == [("u1", 2)]
     # The first owner's late completion is refused: its token no longer holds the row.
-    assert not store.complete_claim("t", "u1", first[0].token, started_at=T0, fire_at=T0, messages=0, failed=False,
-                                    next_due_at=None, next_kind=None)
-    assert store.complete_claim("t", "u1", taken[0].token, started_at=T0, fire_at=T0, messages=0, failed=False,
-                                next_due_at=None, next_kind=None)
+    assert not complete(store, "t", "u1", first[0].token)
+    assert complete(store, "t", "u1", taken[0].token)
     state = store.trigger_state("t", "u1")
     assert state is not None and (state.next_due_at, state.runs, state.claim_owner, state.last_run_at) == (None, 1, None, T0)
 
@@ -46,7 +44,7 @@ def test_claim_limit_takes_the_earliest_due(store: SqlStateStore) -> None:
 def test_retry_keeps_the_work_due_later_and_counts_attempts(store: SqlStateStore) -> None:
     store.offer_due("t", "c", [("u1", T0, "on_idle")])
     [claim] = store.claim_due("t", "w1", T0, LEASE, 10)
-    assert store.retry_claim("t", "u1", claim.token, T0 + timedelta(minutes=1))
+    assert retry(store, "t", "u1", claim.token, T0 + timedelta(minutes=1))
     assert store.claim_due("t", "w1", T0 + timedelta(seconds=59), LEASE, 10) == []
     [again] = store.claim_due("t", "w1", T0 + timedelta(minutes=1), LEASE, 10)
     assert (again.kind, again.attempt) == ("on_idle", 2)
@@ -65,8 +63,7 @@ def test_a_schedule_fire_during_a_run_is_kept_for_after_it(store: SqlStateStore)
     store.offer_due("t", "c", [("u1", T0, "on_idle")])
     [claim] = store.claim_due("t", "w1", T0, LEASE, 10)
     store.offer_due("t", "c", [("u1", T0 + timedelta(minutes=1), "schedule")])
-    assert store.complete_claim("t", "u1", claim.token, started_at=T0, fire_at=T0, messages=0, failed=False,
-                                next_due_at=T0 + timedelta(hours=1), next_kind="on_idle")
+    assert complete(store, "t", "u1", claim.token, next_due_at=T0 + timedelta(hours=1), next_kind="on_idle")
     state = store.trigger_state("t", "u1")
     assert state is not None and (state.next_due_at, state.due_kind) == (T0 + timedelta(minutes=1), "schedule")
 
@@ -74,8 +71,8 @@ def test_a_schedule_fire_during_a_run_is_kept_for_after_it(store: SqlStateStore)
 def test_complete_sets_the_next_due_when_no_fire_is_waiting(store: SqlStateStore) -> None:
     store.offer_due("t", "c", [("u1", T0, "schedule")])
     [claim] = store.claim_due("t", "w1", T0, LEASE, 10)
-    store.complete_claim("t", "u1", claim.token, started_at=T0, fire_at=T0, messages=4, failed=True,
-                         next_due_at=T0 + timedelta(minutes=30), next_kind="on_idle")
+    complete(store, "t", "u1", claim.token, messages=4, failed=True, next_due_at=T0 + timedelta(minutes=30),
+             next_kind="on_idle")
     state = store.trigger_state("t", "u1")
     assert state is not None
     assert (state.next_due_at, state.due_kind, state.failures, state.runs, state.messages_at_last_run) == (
@@ -87,7 +84,7 @@ def test_claim_user_needs_enough_new_messages_and_a_free_row(store: SqlStateStor
     assert got is not None and (got.kind, got.chat_id, got.messages, got.due_at) == ("after_messages", "chat-1", 3, T0)
     # Held: nobody else wins it, whatever the count.
     assert store.claim_user("t", "c", "u1", "after_messages", "w2", T0, LEASE, messages=9, min_new_messages=1) is None
-    store.complete_claim("t", "u1", got.token, started_at=T0, fire_at=T0, messages=3, failed=False, next_due_at=None, next_kind=None)
+    complete(store, "t", "u1", got.token, messages=3)
     assert store.claim_user("t", "c", "u1", "after_messages", "w2", T0, LEASE, messages=5, min_new_messages=3) is None
     assert store.claim_user("t", "c", "u1", "after_messages", "w2", T0, LEASE, messages=6, min_new_messages=3) is not None
 

@@ -3,7 +3,7 @@ from datetime import timedelta
 from youlab_core.state import SqlStateStore, to_epoch
 from youlab_core.triggers import FakeClock
 
-from .conftest import T0
+from .conftest import T0, find_run
 
 
 def run_row(run_id: str, user: str, task: str = "t", status: str = "claimed", minutes: int = 0) -> dict[str, object]:
@@ -17,7 +17,7 @@ def test_run_records_lifecycle_and_filters(store: SqlStateStore) -> None:
     store.update_run("r1", thread_chat_id="chat-9", diffs_proposed=3, token_usage={"prompt_tokens": 10, "completion_tokens": 5})
     store.set_run_status(["r1"], "succeeded", now=T0 + timedelta(seconds=5))
     store.set_run_status(["r2"], "failed", error="LLMError: timeout", now=T0 + timedelta(seconds=7))
-    r1 = store.get_run("r1")
+    r1 = find_run(store, "r1")
     assert r1 is not None
     assert (r1.status, r1.started_at, r1.finished_at, r1.thread_chat_id, r1.diffs_proposed) == (
         "succeeded", T0, T0 + timedelta(seconds=5), "chat-9", 3)
@@ -27,7 +27,7 @@ def test_run_records_lifecycle_and_filters(store: SqlStateStore) -> None:
     assert store.list_runs(status="failed")[0].error == "LLMError: timeout"
     assert [r.id for r in store.list_runs(task="t", user_id="u1")] == ["r1"]
     assert [r.id for r in store.list_runs(limit=1)] == ["r3"]
-    assert store.get_run("nope") is None
+    assert find_run(store, "nope") is None
 
 
 def test_thread_registry(store: SqlStateStore) -> None:

@@ -1,18 +1,22 @@
-"""The durable state store: activity, trigger state, claims, run records, thread registry, Honcho outbox."""
+"""The durable state store: activity, trigger state, claims, run records, thread registry, outbox queues.
 
-from .base import StateStore
+Consumers depend on the role they use (`ActivityStore`, `ClaimStore`, `RunRecordStore`, `ThreadRegistry`,
+`Outbox`); `StateStore` is all of them, as `open_store` returns it.
+"""
+
+from .base import ActivityStore, ClaimStore, Outbox, RunRecordStore, StateStore, ThreadRegistry
 from .engine import Engines, make_engines
 from .migrations import LATEST as SCHEMA_VERSION
 from .migrations import migrate
 from .records import (
     Activity,
     ClaimedRow,
-    Completion,
     OutboxItem,
     OutboxStats,
     Retry,
     RunRecord,
     RunStatus,
+    Settlement,
     TaskCursor,
     ThreadRecord,
     TriggerState,
@@ -24,18 +28,23 @@ from .sql_store import SqlStateStore, open_store
 __all__ = [
     "SCHEMA_VERSION",
     "Activity",
+    "ActivityStore",
+    "ClaimStore",
     "ClaimedRow",
-    "Completion",
     "Engines",
+    "Outbox",
     "OutboxItem",
     "OutboxStats",
     "Retry",
     "RunRecord",
+    "RunRecordStore",
     "RunStatus",
+    "Settlement",
     "SqlStateStore",
     "StateStore",
     "TaskCursor",
     "ThreadRecord",
+    "ThreadRegistry",
     "TriggerState",
     "from_epoch",
     "make_engines",

@@ -1,4 +1,12 @@
-"""The state store interface. `SqlStateStore` (SQLite or PostgreSQL) implements it; others could stand beside it."""
+"""The state store's role interfaces, and `StateStore`, their union.
+
+Each consumer depends on the role it uses, not on the whole store (as APScheduler 4 keeps its data store and event
+broker interfaces small): the chat path records activity (`ActivityStore`); the scheduler offers, claims and
+settles work (`ClaimStore`) and keeps run records (`RunRecordStore`); the thread writer and the read-only guard use
+the agent-thread registry (`ThreadRegistry`); the Honcho mirror and the Letta sync use the durable queues
+(`Outbox`). `SqlStateStore` (SQLite or PostgreSQL) implements every role; a backend for one role could stand
+beside it. The agent folders are not here: they live in Open WebUI (youlab_core.threads.backend).
+"""
 
 from __future__ import annotations
 
@@ -10,19 +18,20 @@ from typing import Any
 from .records import (
     Activity,
     ClaimedRow,
-    Completion,
     OutboxItem,
     OutboxStats,
     Retry,
     RunRecord,
+    Settlement,
     TaskCursor,
     ThreadRecord,
     TriggerState,
 )
 
 
-class StateStore(ABC):
-    # --- activity (the chat path) ---
+class ActivityStore(ABC):
+    """Students' messages per course: written by the chat path, read by the triggers."""
+
     @abstractmethod
     def record_message(self, user_id: str, course_id: str, at: datetime) -> None:
         """Count one student message in a course: a single upsert."""
@@ -42,6 +51,11 @@ class StateStore(ABC):
     def idle_candidates(self, course_id: str, after: float, until: float, limit: int) -> list[Activity]:
         """Students whose last message time is in (after, until], oldest first (indexed range scan)."""
 
+
+class ClaimStore(ABC):
+    """Per (task, student) trigger state: what is due, who holds it (claims with leases) and how it settled; and
+    per task the schedule cursor. Claiming and settling are atomic, so two workers never run the same work."""
+
     # --- trigger state and task cursors ---
     @abstractmethod
     def trigger_state(self, task: str, user_id: str) -> TriggerState | None: ...
@@ -56,14 +70,14 @@ class StateStore(ABC):
         after its run."""
 
     @abstractmethod
+    def pending_counts(self, now: datetime) -> dict[str, tuple[int, int, int]]:
+        """Per task: (due now and unclaimed, due later, claimed now)."""
+
+    @abstractmethod
     def task_cursor(self, task: str) -> TaskCursor | None: ...
 
     @abstractmethod
     def task_cursors(self) -> list[TaskCursor]: ...
-
-    @abstractmethod
-    def pending_counts(self, now: datetime) -> dict[str, tuple[int, int, int]]:
-        """Per task: (due now and unclaimed, due later, claimed now)."""
 
     @abstractmethod
     def reset_schedule(self, task: str, course_id: str, schedule_key: str | None, next_fire_at: datetime | None) -> None:
@@ -87,7 +101,7 @@ class StateStore(ABC):
     @abstractmethod
     def set_idle_swept(self, task: str, course_id: str, until: float) -> None: ...
 
-    # --- claims ---
+    # --- claims, leases, settling ---
     @abstractmethod
     def has_due(self, task: str, now: datetime) -> bool:
         """Whether any student of the task is due and unclaimed (a read)."""
@@ -114,30 +128,17 @@ class StateStore(ABC):
         `messages` minus the count at the last run reaches it."""
 
     @abstractmethod
-    def renew_claims(self, owner: str, tokens: Sequence[str], expires_at: datetime) -> int: ...
+    def set_run_ids(self, task: str, pairs: Sequence[tuple[str, str]]) -> None:
+        """Remember the run record of each (user, run id) while its work is pending (kept across retries)."""
 
     @abstractmethod
-    def complete_claim(
-        self,
-        task: str,
-        user_id: str,
-        token: str,
-        *,
-        started_at: datetime,
-        fire_at: datetime,
-        messages: int,
-        failed: bool,
-        next_due_at: datetime | None,
-        next_kind: str | None,
-    ) -> bool:
-        """A run finished (succeeded, or failed for good): record it and set what is pending next."""
+    def renew_claims(self, owner: str, tokens: Sequence[str], expires_at: datetime) -> int:
+        """Extend the leases of these claims of `owner`; returns how many it still held."""
 
     @abstractmethod
-    def settle_claims(self, task: str, completions: Sequence[Completion], retries: Sequence[Retry]) -> set[str]:
-        """Complete or reschedule many claims in one transaction; returns the users whose claim was still held."""
-
-    @abstractmethod
-    def retry_claim(self, task: str, user_id: str, token: str, retry_at: datetime) -> bool: ...
+    def settle_claims(self, task: str, completions: Sequence[Settlement], retries: Sequence[Retry]) -> set[str]:
+        """Complete or reschedule many claims in one transaction; returns the users whose claim was still held
+        (a claim whose lease another worker took over is left to that worker)."""
 
     @abstractmethod
     def release_claim(self, task: str, user_id: str, token: str) -> bool:
@@ -147,16 +148,24 @@ class StateStore(ABC):
     def release_owner(self, owner: str) -> list[str]:
         """Give back every claim `owner` holds; returns their run ids."""
 
-    # --- run records ---
-    @abstractmethod
-    def set_run_ids(self, task: str, pairs: Sequence[tuple[str, str]]) -> None:
-        """Remember the run record of each (user, run id) while its work is pending (kept across retries)."""
+
+class RunRecordStore(ABC):
+    """One record per run: what ran for whom, when, and how it ended (`youlab runs` lists them)."""
 
     @abstractmethod
     def create_runs(self, rows: Sequence[dict[str, Any]]) -> None: ...
 
     @abstractmethod
-    def set_run_status(self, run_ids: Sequence[str], status: str, *, error: str | None = None, now: datetime | None = None, attempts: int | None = None, owner: str | None = None) -> None: ...
+    def set_run_status(
+        self,
+        run_ids: Sequence[str],
+        status: str,
+        *,
+        error: str | None = None,
+        now: datetime | None = None,
+        attempts: int | None = None,
+        owner: str | None = None,
+    ) -> None: ...
 
     @abstractmethod
     def update_run(
@@ -170,27 +179,38 @@ class StateStore(ABC):
     ) -> None: ...
 
     @abstractmethod
-    def get_run(self, run_id: str) -> RunRecord | None: ...
+    def list_runs(
+        self, status: str | None = None, task: str | None = None, user_id: str | None = None, limit: int = 50
+    ) -> list[RunRecord]:
+        """Newest first, optionally only those with this status, task or student."""
+
+
+class ThreadRegistry(ABC):
+    """Which Open WebUI chats are agent run threads (one source of the read-only guard). Synchronous."""
 
     @abstractmethod
-    def list_runs(self, status: str | None = None, task: str | None = None, user_id: str | None = None, limit: int = 50) -> list[RunRecord]: ...
-
-    # --- thread registry ---
-    @abstractmethod
-    def register_thread(self, chat_id: str, user_id: str, task: str, course_id: str, run_id: str | None, created_at: datetime | None = None) -> None: ...
+    def register_thread(
+        self, chat_id: str, user_id: str, task: str, course_id: str, run_id: str | None, created_at: datetime | None = None
+    ) -> None: ...
 
     @abstractmethod
     def thread(self, chat_id: str) -> ThreadRecord | None: ...
 
     @abstractmethod
-    def threads_for(self, user_id: str, task: str | None = None, course_id: str | None = None) -> list[ThreadRecord]: ...
+    def threads_for(self, user_id: str, task: str | None = None, course_id: str | None = None) -> list[ThreadRecord]:
+        """This student's threads (of a task, of a course), newest first."""
 
     def is_agent_thread(self, chat_id: str) -> bool:
         return self.thread(chat_id) is not None
 
-    # --- outbox: durable named queues ("honcho": the Honcho mirror, "letta": Letta block writes) ---
-    # Each queue is bounded by Settings.outbox_max_items on its own; enqueue past it returns None and counts the
-    # overflow for that queue. Queue names: 1-32 characters a-z, 0-9, _ or - (ValueError otherwise).
+
+class Outbox(ABC):
+    """Durable named queues ("honcho": the Honcho mirror, "letta": Letta block writes).
+
+    Each queue is bounded by Settings.outbox_max_items on its own; enqueue past it returns None and counts the
+    overflow for that queue. Queue names: 1-32 characters a-z, 0-9, _ or - (ValueError otherwise).
+    """
+
     @abstractmethod
     def outbox_enqueue(self, payload: dict[str, Any], *, queue: str = "honcho") -> int | None: ...
 
@@ -212,6 +232,13 @@ class StateStore(ABC):
 
     @abstractmethod
     def outbox_stats(self, *, queue: str = "honcho") -> OutboxStats: ...
+
+
+ROLES: tuple[type[ABC], ...] = (ActivityStore, ClaimStore, RunRecordStore, ThreadRegistry, Outbox)
+
+
+class StateStore(ActivityStore, ClaimStore, RunRecordStore, ThreadRegistry, Outbox):
+    """Every role in one store, as `open_store` returns it (a process opens one database for all of them)."""
 
     @abstractmethod
     def close(self) -> None: ...

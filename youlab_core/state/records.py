@@ -132,8 +132,9 @@ class OutboxStats:
 
 
 @dataclass(frozen=True)
-class Completion:
-    """A run that finished (succeeded, or failed for good) and what is pending for the student next."""
+class Settlement:
+    """A claim settled because its run finished (succeeded, or failed for good): what the run was, and what is
+    pending for the student next. (Named apart from `youlab_core.llm.Completion`, an LLM reply.)"""
 
     user_id: str
     token: str
@@ -147,6 +148,8 @@ class Completion:
 
 @dataclass(frozen=True)
 class Retry:
+    """A claim given back to be tried again at `retry_at` (the run failed and has attempts left)."""
+
     user_id: str
     token: str
     retry_at: datetime

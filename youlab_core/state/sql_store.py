@@ -13,6 +13,9 @@ from .sql_triggers import TriggerStoreMixin
 
 
 class SqlStateStore(TriggerStoreMixin, ClaimStoreMixin, RecordStoreMixin, StateStore):
+    """Every role of the state store (see base.py) on one database: activity and trigger state in sql_triggers,
+    claims in sql_claims, run records, the thread registry and the outbox in sql_records."""
+
     def close(self) -> None:
         self.engines.dispose()
 
