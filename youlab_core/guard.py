@@ -22,10 +22,13 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .threads.backend import ChatBackend
 from .threads.model import AgentThreadInfo, task_of_model
+
+if TYPE_CHECKING:  # annotations only: importing the guard does not load the state package (SQLAlchemy)
+    from .state import ThreadRegistry
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +53,11 @@ class AgentThreadGuard:
     def __init__(
         self,
         backend: ChatBackend | None,
-        registry: Any | None,
+        registry: ThreadRegistry | None,
         agent_name: Callable[[str], str | None] = lambda task: None,
     ):
         self.backend = backend
-        self.registry = registry  # youlab_core.state.StateStore (thread(chat_id) -> ThreadRecord | None)
+        self.registry = registry  # the state store's thread registry; None when the store could not be opened
         self.agent_name = agent_name  # task -> display name from the course registry
         # Chat ids the registry did not list. Safe to remember: a run thread is always a NEW chat, registered right
         # after it is created, so a chat someone already wrote into never becomes one. Meta, folder and model are

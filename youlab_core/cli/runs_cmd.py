@@ -9,9 +9,8 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from ..state import RunRecord, RunStatus
+from ..state import ClaimStore, RunRecord, RunStatus
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,7 +48,7 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
 
 
-def _print_triggers(store: Any, task: str | None) -> int:
+def _print_triggers(store: ClaimStore, task: str | None) -> int:
     now = datetime.now(UTC)
     pending = store.pending_counts(now)
     cursors = {c.task: c for c in store.task_cursors()}

@@ -14,9 +14,14 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import YoulabError
+
+if TYPE_CHECKING:  # annotations only: `youlab --help` stays quick
+    from ..config import CourseRegistry
+    from ..settings import Settings
+    from ..state import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 DEFAULT_HANDLER = "youlab_core.runner:make_handler"
 
 
-def resolve_handler(spec: str, settings: Any, registry: Any, store: Any) -> Any:
+def resolve_handler(spec: str, settings: Settings, registry: CourseRegistry, store: StateStore) -> Any:
     """Build the handler named `module:factory`. Without one nothing could run, so the scheduler refuses to start."""
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:

@@ -17,7 +17,7 @@ from .model import (
 )
 from .openwebui import OpenWebUIChats
 from .report import Change, Finding, RunReport, render_diff, render_report
-from .writer import ThreadRegistry, ThreadWriter, report_chat_json
+from .writer import ThreadWriter, report_chat_json
 
 __all__ = [
     "AGENT_MODEL_PREFIX",
@@ -34,7 +34,6 @@ __all__ = [
     "OpenWebUIChats",
     "RunReport",
     "ThreadRef",
-    "ThreadRegistry",
     "ThreadWriter",
     "agent_model_id",
     "folder_meta",

@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from .backend import ChatBackend
 from .model import (
@@ -25,17 +25,10 @@ from .model import (
 )
 from .report import RunReport, render_report
 
+if TYPE_CHECKING:  # annotations only: importing the threads does not load the state package (SQLAlchemy)
+    from ..state import ThreadRegistry
+
 log = logging.getLogger(__name__)
-
-
-class ThreadRegistry(Protocol):
-    """The part of the state store (youlab_core.state.StateStore) the threads need. Synchronous."""
-
-    def register_thread(self, chat_id: str, user_id: str, task: str, course_id: str, run_id: str, created_at: Any = None) -> None: ...
-
-    def thread(self, chat_id: str) -> Any: ...  # ThreadRecord(chat_id, user_id, task, course_id, run_id, created_at) | None
-
-    def threads_for(self, user_id: str, task: str | None = None, course_id: str | None = None) -> list[Any]: ...
 
 
 def report_chat_json(report: RunReport, *, title: str, message_id: str, now: float | None = None) -> dict[str, Any]:
