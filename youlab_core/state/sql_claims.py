@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import OperationalError
 
-from .records import ClaimedRow, Completion, Retry, from_epoch, to_epoch
+from .records import ClaimedRow, Retry, Settlement, from_epoch, to_epoch
 from .sql_base import SqlBase, least
 from .tables import activity, trigger_state
 
@@ -134,7 +134,13 @@ class ClaimStoreMixin(SqlBase):
         stmt = self._insert(ts).values(
             task=task, user_id=user_id, course_id=course_id, messages_at_last_run=0, runs=0, failures=0, attempts=1, **claim
         )
-        condition = or_(ts.c.claim_token.is_(None), ts.c.claim_expires_at < at)
+        free = ts.c.claim_token.is_(None)
+        # Free, or held by a lease that expired; and not a failed run waiting for its retry time (the backoff
+        # holds for messages and manual requests too).
+        condition = and_(
+            or_(free, ts.c.claim_expires_at < at),
+            or_(~free, ts.c.attempts == 0, ts.c.next_due_at.is_(None), ts.c.next_due_at <= at),
+        )
         if min_new_messages is not None:
             condition = and_(condition, messages - ts.c.messages_at_last_run >= min_new_messages)
         stmt = stmt.on_conflict_do_update(
@@ -193,10 +199,10 @@ class ClaimStoreMixin(SqlBase):
         next_due_at: datetime | None,
         next_kind: str | None,
     ) -> bool:
-        done = Completion(user_id, token, started_at, fire_at, messages, failed, next_due_at, next_kind)
+        done = Settlement(user_id, token, started_at, fire_at, messages, failed, next_due_at, next_kind)
         return bool(self.settle_claims(task, [done], []))
 
-    def settle_claims(self, task: str, completions: Sequence[Completion], retries: Sequence[Retry]) -> set[str]:
+    def settle_claims(self, task: str, completions: Sequence[Settlement], retries: Sequence[Retry]) -> set[str]:
         """Finish and reschedule many claims in one transaction; returns the users whose claim was still ours.
 
         Rows are updated in user order (see renew_claims). A transient database error (deadlock, busy) is retried
@@ -236,7 +242,7 @@ class ClaimStoreMixin(SqlBase):
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
-    def _complete_many_pg(conn: Any, task: str, completions: Sequence[Completion]) -> set[str]:
+    def _complete_many_pg(conn: Any, task: str, completions: Sequence[Settlement]) -> set[str]:
         """UPDATE ... FROM (VALUES ...) for a chunk of completions (PostgreSQL)."""
         if not completions:
             return set()

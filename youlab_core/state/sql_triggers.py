@@ -107,11 +107,14 @@ class TriggerStoreMixin(SqlBase):
         new = stmt.excluded
         unclaimed = ts.c.claim_token.is_(None)
         earlier = or_(ts.c.next_due_at.is_(None), new.next_due_at < ts.c.next_due_at)
+        # An unclaimed row with attempts left is a failed run waiting for its retry time: nothing moves that
+        # earlier (the backoff holds), and the retry, which runs after this fire or idle time, covers it.
+        moves = and_(unclaimed, ts.c.attempts == 0, earlier)
         return stmt.on_conflict_do_update(
             index_elements=[ts.c.task, ts.c.user_id],
             set_={
-                "next_due_at": case((and_(unclaimed, earlier), new.next_due_at), else_=ts.c.next_due_at),
-                "due_kind": case((and_(unclaimed, earlier), new.due_kind), else_=ts.c.due_kind),
+                "next_due_at": case((moves, new.next_due_at), else_=ts.c.next_due_at),
+                "due_kind": case((moves, new.due_kind), else_=ts.c.due_kind),
                 # A claimed row keeps a schedule fire for after its run; idle and count triggers are recomputed
                 # when the run completes, so they need no memory here.
                 "rerun_due_at": case(
