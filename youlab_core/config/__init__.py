@@ -1,6 +1,8 @@
-"""Course configuration: the TOML schema, validation with precise errors, and the course registry."""
+"""Course configuration: the TOML schema, validation with precise errors, the course registry and its saved copies."""
 
-from .loader import COURSE_FILE, CourseRegistry, course_files, load_course, parse_course
+from .last_good import LastGoodCopies
+from .loader import COURSE_FILE, course_files, load_course, parse_course, parse_course_bytes
+from .registry import CourseRegistry, FileStatus
 from .schema import (
     AgentSpec,
     BlockSpec,
@@ -21,7 +23,9 @@ __all__ = [
     "Course",
     "CourseRegistry",
     "FieldSpec",
+    "FileStatus",
     "FieldType",
+    "LastGoodCopies",
     "MergeStrategy",
     "QuerySpec",
     "Scope",
@@ -30,5 +34,6 @@ __all__ = [
     "key_path",
     "load_course",
     "parse_course",
+    "parse_course_bytes",
     "validate_course",
 ]
