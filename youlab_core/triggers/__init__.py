@@ -15,6 +15,7 @@ from .counting import after_messages_due, new_messages
 from .coverage import GroupResolver, StaticGroupResolver, covered_users, resolve_user_filter, user_filter_allows
 from .idle import idle_due_at, idle_is_due
 from .manual import check_manual
+from .retry import MAX_RETRY_DELAY, retry_delay
 from .schedule import CronSchedule, ScheduleDecision
 
 
@@ -36,6 +37,7 @@ def task_schedule(task: TaskSpec) -> CronSchedule | None:
 
 
 __all__ = [
+    "MAX_RETRY_DELAY",
     "Clock",
     "CronSchedule",
     "FakeClock",
@@ -53,6 +55,7 @@ __all__ = [
     "new_messages",
     "require_aware",
     "resolve_user_filter",
+    "retry_delay",
     "task_schedule",
     "user_filter_allows",
 ]
