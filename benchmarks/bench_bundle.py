@@ -61,8 +61,7 @@ async def _measure(flt, n: int, chat_ids: list[str]) -> list[float]:
 
 
 async def _in_process(quick: bool) -> list[Row]:
-    from youlab_core.bundle import bundle_for, settings_from_values
-    from youlab_core.scheduler.guard import stop_process_scheduler
+    from youlab_core.bundle import Given, bundle_for, process, settings_from_values
     from youlab_core.threads import MemoryChats
 
     n = 300 if quick else 3000
@@ -70,8 +69,8 @@ async def _in_process(quick: bool) -> list[Row]:
         shutil.copytree(REPO / "config" / "courses", Path(tmp) / "config" / "courses")
         flt = _plugin().Filter()
         flt.valves = flt.Valves(config_dir=str(Path(tmp) / "config"), storage_root=str(Path(tmp) / "youlab"))
-        bundle = bundle_for(settings_from_values(flt.valves), backend=MemoryChats())
-        bundle._runner = _IdleRunner()
+        bundle = bundle_for(settings_from_values(flt.valves), backend=MemoryChats(),
+                            given=Given(handler=_IdleRunner().handler))
         course = bundle.courses.course("college-essay")
         for u in range(50):
             bundle.memory.student(f"stu-{u}").write_field(course, "student", "profile", f"Student {u} likes chess.", author="bench")
@@ -82,11 +81,11 @@ async def _in_process(quick: bool) -> list[Row]:
         await _measure(flt, 50, chats)  # warm up: scheduler start, first reads
         bundle_samples = await _measure(flt, n, chats)
         flt.valves = flt.Valves(config_dir=str(Path(tmp) / "config"), storage_root=str(Path(tmp) / "youlab"), inject_memory=False)
-        bundle_for(settings_from_values(flt.valves), backend=MemoryChats())._runner = _IdleRunner()
+        bundle_for(settings_from_values(flt.valves), backend=MemoryChats(), given=Given(handler=_IdleRunner().handler))
         await _measure(flt, 50, chats)
         no_inject = await _measure(flt, n, chats)
         noop = await _measure(_NoopFilter(), n, chats)
-        await stop_process_scheduler(grace_seconds=1)
+        await process.deactivate(grace_seconds=1)
     note = f"{n} messages 2 ms apart, 50 students; target p99 < 1 ms"
     return [
         Row("bundle", "filter inlet+outlet, memory injection on",

@@ -24,7 +24,7 @@ class Pipe:
         self.type = "manifold"
 
     async def _bundle(self):
-        return bundle_for(await stored_filter_settings())
+        return bundle_for(await stored_filter_settings(), settings_source=stored_filter_settings)
 
     async def pipes(self) -> list[dict[str, str]]:
         bundle = await self._bundle()
@@ -32,7 +32,7 @@ class Pipe:
             await bundle_agents.ensure_model_records(bundle)
         except Exception:  # the model list must still load; the next refresh tries again
             log.exception("YouLab could not write the agent models' records")
-        await bundle.ensure_background()
+        await bundle.start()  # the background parts run from the first model list on, before any chat
         return bundle_agents.pipe_list(bundle)
 
     async def pipe(

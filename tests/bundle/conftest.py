@@ -11,9 +11,9 @@ from types import ModuleType
 
 import pytest
 
-from youlab_core.bundle import bundle_for, settings_from_values
+from youlab_core.bundle import Given, bundle_for, process, settings_from_values
 from youlab_core.bundle.context import Bundle
-from youlab_core.scheduler.guard import stop_process_scheduler
+from youlab_core.scheduler import BatchFailures
 from youlab_core.threads import MemoryChats
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,9 +34,10 @@ class RecordingRunner:
         self.works: list = []
         self.release = asyncio.Event()
 
-    async def handler(self, work) -> None:
+    async def handler(self, work) -> BatchFailures:
         self.works.append(work)
         await self.release.wait()
+        return BatchFailures()
 
 
 @pytest.fixture
@@ -52,15 +53,14 @@ async def bundle_env(tmp_path: Path, config_dir: Path):
     flt = plugin.Filter()
     flt.valves = flt.Valves(config_dir=str(config_dir), storage_root=str(tmp_path / "youlab"))
     settings = settings_from_values(flt.valves)
-    bundle: Bundle = bundle_for(settings, backend=MemoryChats())
     runner = RecordingRunner()
-    bundle._runner = runner
+    bundle: Bundle = bundle_for(settings, backend=MemoryChats(), given=Given(handler=runner.handler))
+    assert await bundle.start() is not None
     yield flt, bundle, runner
     runner.release.set()
-    await bundle.activity.drain()
-    bundle.activity.stop()
-    await stop_process_scheduler(grace_seconds=1)
-    if bundle._watcher is not None:
-        bundle._watcher.cancel()
-    if bundle._state is not None:
-        bundle._state.close()
+    if bundle.parts is not None:
+        await bundle.parts.activity.drain()
+    state = bundle.state
+    await process.deactivate(grace_seconds=1)
+    if state is not None:
+        state.close()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from youlab_core.bundle import agents
-from youlab_core.runner.report import RunReport, StudentReport
+from youlab_core.runner.report import TaskRunReport, StudentReport
 
 
 def test_every_task_is_a_model_named_after_its_display_name(bundle_env):
@@ -18,18 +21,77 @@ def test_every_task_is_a_model_named_after_its_display_name(bundle_env):
     ]
 
 
+def add_second_course(config_dir: Path) -> Path:
+    """A copy of the shipped course under other ids, task names and tutor model."""
+    shipped = (config_dir / "courses" / "college-essay" / "course.toml").read_text()
+    text = (shipped.replace('id = "college-essay"', 'id = "history"').replace("college-essay-tutor", "history-tutor")
+            .replace('"progression-grader"', '"history-grader"').replace('"milestone-tracker"', '"history-tracker"'))
+    target = config_dir / "courses" / "history" / "course.toml"
+    target.parent.mkdir(parents=True)
+    target.write_text(text)
+    return target
+
+
+def break_file(path: Path) -> None:
+    path.write_text(path.read_text() + "\n[broken\n")
+
+
+def descriptions(bundle) -> dict[str, str]:
+    return {r["id"]: r["meta"]["description"] for r in agents.desired_records(bundle)}
+
+
 def test_records_are_hidden_with_the_review_action_and_show_config_problems(bundle_env, config_dir):
     _, bundle, _ = bundle_env
     records = {r["id"]: r for r in agents.desired_records(bundle)}
     record = records["youlab_agents.progression-grader"]
     assert record["meta"]["hidden"] is True and record["meta"]["actionIds"] == ["youlab_review"]
     assert {"principal_type": "user", "principal_id": "*", "permission": "read"} in record["access_grants"]
-    course_file = config_dir / "courses" / "college-essay" / "course.toml"
-    course_file.write_text(course_file.read_text() + "\n[broken\n")
+    assert "Configuration problems" not in record["meta"]["description"]
+    break_file(config_dir / "courses" / "college-essay" / "course.toml")
     bundle.reload_config(force=True)
     records = {r["id"]: r for r in agents.desired_records(bundle)}
-    assert "Configuration problems" in records["youlab_agents.progression-grader"]["meta"]["description"]
+    description = records["youlab_agents.progression-grader"]["meta"]["description"]
+    assert "Configuration problems: courses/college-essay/course.toml: not valid TOML" in description
+    assert "courses/college-essay/course.toml: the last good version keeps running until the file is fixed" in description
     assert "youlab_agents.milestone-tracker" in records  # the last good version keeps running
+
+
+def test_a_course_problem_shows_only_on_that_course_agents_without_server_paths(bundle_env, config_dir):
+    _, bundle, _ = bundle_env
+    history = add_second_course(config_dir)
+    bundle.reload_config(force=True)
+    assert "youlab_agents.history-grader" in descriptions(bundle)
+    break_file(history)
+    bundle.reload_config(force=True)
+    found = descriptions(bundle)
+    assert "Configuration problems: courses/history/course.toml: not valid TOML" in found["youlab_agents.history-grader"]
+    assert "Configuration problems" not in found["youlab_agents.progression-grader"]
+    assert "Configuration problems" not in found["youlab_agents.milestone-tracker"]
+    assert not any(str(config_dir) in d or str(config_dir.parent) in d for d in found.values())
+
+
+def test_agents_that_cannot_run_say_so_plainly(bundle_env):
+    _, bundle, _ = bundle_env
+    problem = "llm_model: no model id set (YOULAB_LLM_MODEL)"  # what build_parts leaves for a ConfigError
+    before, bundle.parts = bundle.parts, SimpleNamespace(problem=problem)
+    try:
+        found = descriptions(bundle)
+    finally:
+        bundle.parts = before
+    for description in found.values():
+        assert f"Configuration problems: The agents cannot run: {problem}." in description
+    assert all("cannot run" not in d for d in descriptions(bundle).values())
+
+
+def test_a_config_problem_is_logged_once_across_reloads(bundle_env, config_dir, caplog):
+    _, bundle, _ = bundle_env
+    with caplog.at_level(logging.WARNING):
+        break_file(config_dir / "courses" / "college-essay" / "course.toml")
+        for _ in range(4):
+            bundle.reload_config(force=True)
+            agents.desired_records(bundle)
+    logged = [r for r in caplog.records if "not valid TOML" in r.getMessage()]
+    assert len(logged) == 1 and str(config_dir) in logged[0].getMessage()
 
 
 def test_open_webui_tasks_get_an_answer_without_a_run():
@@ -45,7 +107,7 @@ async def test_non_admins_are_refused(bundle_env):
 
 
 def test_summary_names_each_student():
-    report = RunReport("progression-grader", "college-essay", "manual")
+    report = TaskRunReport("progression-grader", "college-essay", "manual")
     report.students.append(StudentReport("stu-1", "run-1", "progression-grader", "college-essay", "manual", status="succeeded", thread_chat_id="c1"))
     text = agents.render_summary("Progression Grader", report, ["no user with email x@y"])
     assert "1 succeeded, 0 failed, 0 skipped" in text and "`stu-1`: succeeded" in text and "/c/c1" in text

@@ -31,7 +31,7 @@ async def test_message_into_agent_thread_is_refused_and_not_counted(bundle_env):
         "This thread is written by the background agent Progression Grader and is read-only. "
         "Review its suggestions with the buttons under its report."
     )
-    await bundle.activity.drain()
+    await bundle.parts.activity.drain()
     assert bundle.state.activity("stu-1", "college-essay") is None
 
 
@@ -49,7 +49,7 @@ async def test_student_message_is_counted(bundle_env):
     chat = await bundle.backend.create_chat("stu-1", {"models": ["college-essay-tutor"]}, folder_id=None, meta={})
     out = await flt.inlet(body("I wrote a draft"), __user__={"id": "stu-1"}, __metadata__=meta("stu-1", chat.id), __model__=TUTOR)
     assert out["messages"][-1]["content"] == "I wrote a draft"
-    await bundle.activity.drain()
+    await bundle.parts.activity.drain()
     activity = bundle.state.activity("stu-1", "college-essay")
     assert activity is not None and activity.message_count == 1
 
@@ -58,14 +58,14 @@ async def test_student_message_is_counted(bundle_env):
 async def test_tasks_and_automations_are_not_counted(bundle_env, extra):
     flt, bundle, _ = bundle_env
     await flt.inlet(body("x"), __user__={"id": "stu-1"}, __metadata__=meta("stu-1", "c1", **extra), __model__=TUTOR)
-    await bundle.activity.drain()
+    await bundle.parts.activity.drain()
     assert bundle.state.activity("stu-1", "college-essay") is None
 
 
 async def test_chats_with_other_models_are_not_counted(bundle_env):
     flt, bundle, _ = bundle_env
     await flt.inlet(body("x", "gpt-4o"), __user__={"id": "stu-1"}, __metadata__=meta("stu-1", "c1"), __model__={"id": "gpt-4o"})
-    await bundle.activity.drain()
+    await bundle.parts.activity.drain()
     assert bundle.state.activity("stu-1", "college-essay") is None
 
 
@@ -76,22 +76,23 @@ class BrokenStore:
         return fail
 
 
-async def test_broken_store_lets_the_chat_through(bundle_env, caplog):
-    flt, bundle, _ = bundle_env
-    real = bundle.state
-    await bundle.ensure_background()  # the scheduler keeps its own (working) store; the bundle's breaks
-    bundle._state = BrokenStore()
-    bundle.guard.registry = bundle._state
+async def test_broken_store_lets_the_chat_through(tmp_path, config_dir, caplog):
+    from youlab_core.bundle import Given, bundle_for, process, settings_from_values
+    from youlab_core.threads import MemoryChats
+    from tests.bundle.conftest import load_plugin
+
+    flt = load_plugin("youlab_filter").Filter()
+    flt.valves = flt.Valves(config_dir=str(config_dir), storage_root=str(tmp_path / "broken"))
+    bundle = bundle_for(settings_from_values(flt.valves), backend=MemoryChats(), given=Given(state=BrokenStore()))
     try:
         with caplog.at_level(logging.ERROR):
             out = await flt.inlet(body("still here"), __user__={"id": "stu-1"}, __metadata__=meta("stu-1", "c1"), __model__=TUTOR)
             out = await flt.outlet(out, __user__={"id": "stu-1"}, __metadata__=meta("stu-1", "c1"), __model__=TUTOR)
-            await bundle.activity.drain()
+            await bundle.parts.activity.drain()
         assert out["messages"][-1]["content"] == "still here"
         assert "could not record a message" in caplog.text
     finally:
-        bundle._state = real
-        bundle.guard.registry = real
+        await process.deactivate(grace_seconds=0)
 
 
 async def test_after_messages_claims_in_outlet_and_never_delays_the_reply(bundle_env):
@@ -103,7 +104,7 @@ async def test_after_messages_claims_in_outlet_and_never_delays_the_reply(bundle
         reply = {**b, "messages": b["messages"] + [{"role": "assistant", "content": "ok"}]}
         # The handler blocks until released: if the outlet waited for the run, this would time out.
         await asyncio.wait_for(flt.outlet(reply, __user__=user, __metadata__=meta("stu-1", chat.id), __model__=TUTOR), 2)
-    await bundle.activity.drain()
+    await bundle.parts.activity.drain()
     for _ in range(50):
         if runner.works:
             break
@@ -125,19 +126,20 @@ async def test_approved_memory_goes_into_the_tutor_system_prompt(bundle_env):
 
 
 async def test_memory_injection_can_be_turned_off(tmp_path, config_dir):
-    from youlab_core.bundle import bundle_for, settings_from_values
+    from youlab_core.bundle import bundle_for, process, settings_from_values
     from youlab_core.threads import MemoryChats
     from tests.bundle.conftest import load_plugin
 
     flt = load_plugin("youlab_filter").Filter()
     flt.valves = flt.Valves(config_dir=str(config_dir), storage_root=str(tmp_path / "y2"), inject_memory=False)
     bundle = bundle_for(settings_from_values(flt.valves), backend=MemoryChats())
-    bundle._scheduler = object()  # no background loop needed here
     course = bundle.courses.course("college-essay")
     bundle.memory.student("stu-1").write_field(course, "student", "profile", "Loves astronomy.", author="student:stu-1")
     out = await flt.inlet(body("hi"), __user__={"id": "stu-1"}, __metadata__=meta("stu-1", "c1"), __model__=TUTOR)
     assert "Loves astronomy" not in str(out["messages"])
-    bundle.state.close()
+    state = bundle.state
+    await process.deactivate(grace_seconds=0)
+    state.close()
 
 
 def test_valves_have_descriptions_safe_defaults_and_password_keys():

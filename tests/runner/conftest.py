@@ -7,7 +7,9 @@ import pytest
 from youlab_core.dialectic import EmbeddedDialectic
 from youlab_core.llm import OpenAICompatibleLLM
 from youlab_core.memory import MemoryStore
-from youlab_core.runner import Runner
+from youlab_core.manual import run_by_hand
+from youlab_core.runner import Runner, TaskRunReport
+from youlab_core.scheduler import Scheduler
 from youlab_core.settings import Settings
 from youlab_core.state import open_store
 from tests.dialectic.fakes import FakeSource, write_course
@@ -77,3 +79,9 @@ def make_runner(settings, registry, memory, state, llm, source):
         return Runner(settings, registry, memory, state, dialectic, llm, **kwargs)
 
     return make
+
+
+async def by_hand(runner: Runner, task: str, users: list[str]) -> TaskRunReport:
+    """A manual run as the bundle and `youlab run` make it: the scheduler claims and settles, the runner runs."""
+    scheduler = Scheduler(runner.runs, runner.registry, runner.run_work, runner.settings)  # type: ignore[arg-type]
+    return await run_by_hand(scheduler, runner, task, users)

@@ -21,7 +21,7 @@ async def test_make_handler_runs_scheduler_work_with_honcho(settings, registry, 
     sched = Scheduler(state, registry, handler, settings)
     failures = {}
     for work in sched.claim_manual("grader", ["u1"]):
-        failures.update(await sched.execute(work))
+        failures.update((await sched.execute(work)).failures)
     assert failures == {}
     assert [r.status for r in state.list_runs(task="grader")] == ["succeeded"]
     assert memory.student("u1").list_diffs(status="pending")

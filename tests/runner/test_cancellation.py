@@ -7,6 +7,7 @@ import asyncio
 import git
 
 from youlab_core.dialectic import EmbeddedDialectic
+from tests.runner.conftest import by_hand
 
 
 async def test_cancel_mid_run_leaves_no_half_written_state(make_runner, demo_model, llm, source, memory, state,
@@ -17,7 +18,7 @@ async def test_cancel_mid_run_leaves_no_half_written_state(make_runner, demo_mod
                                           ("user", "Blunt feedback please.")])
     demo_model.set_latency(0.05)
     runner = make_runner(EmbeddedDialectic(llm, source))
-    run = asyncio.create_task(runner.run("grader", users))
+    run = asyncio.create_task(by_hand(runner, "grader", users))
     # Wait until some diffs exist, then cancel while others are still being computed.
     for _ in range(400):
         await asyncio.sleep(0.01)
@@ -50,7 +51,7 @@ async def test_cancel_mid_run_leaves_no_half_written_state(make_runner, demo_mod
 
     # The claims were given back: a new run covers everyone, and reuses what the cancelled one already proposed.
     demo_model.set_latency(0)
-    report = await runner.run("grader", users)
+    report = await by_hand(runner, "grader", users)
     assert report.succeeded == len(users), [s.errors() for s in report.students]
     for user in users:
         pending = {d.id for d in memory.student(user).list_diffs(status="pending")}

@@ -9,11 +9,12 @@ import pytest
 from youlab_core.config import MergeStrategy
 from youlab_core.errors import ManualRunRefused
 from youlab_core.scheduler import Scheduler
+from tests.runner.conftest import by_hand
 
 
 async def test_all_three_merge_strategies_end_to_end(make_runner, memory, registry, state):
     runner = make_runner()
-    report = await runner.run("grader", ["u1"])
+    report = await by_hand(runner, "grader", ["u1"])
     student = report.student("u1")
     assert student.status == "succeeded", student.errors()
     changes = {q.target: q.change for q in student.queries}
@@ -49,8 +50,8 @@ async def test_all_three_merge_strategies_end_to_end(make_runner, memory, regist
 
 async def test_a_second_run_reuses_identical_pending_diffs(make_runner, memory):
     runner = make_runner()
-    first = await runner.run("grader", ["u1"])
-    second = await runner.run("grader", ["u1"])
+    first = await by_hand(runner, "grader", ["u1"])
+    second = await by_hand(runner, "grader", ["u1"])
     ids_first = sorted(q.change.diff_id for q in first.student("u1").queries)
     ids_second = sorted(q.change.diff_id for q in second.student("u1").queries)
     assert ids_first == ids_second
@@ -60,7 +61,7 @@ async def test_a_second_run_reuses_identical_pending_diffs(make_runner, memory):
 
 async def test_transient_llm_failures_are_retried(make_runner, demo_model, settings):
     demo_model.fail_next(settings.call_retries, status=503)
-    report = await make_runner().run("grader", ["u1"])
+    report = await by_hand(make_runner(), "grader", ["u1"])
     student = report.student("u1")
     assert student.status == "succeeded", student.errors()
     assert student.queries[0].dialectic_attempts == 1 + settings.call_retries
@@ -69,7 +70,7 @@ async def test_transient_llm_failures_are_retried(make_runner, demo_model, setti
 
 async def test_exhausted_retries_fail_that_query_and_the_run_is_recorded(make_runner, demo_model, settings, state):
     demo_model.fail_next(settings.call_retries + 1, status=429)
-    report = await make_runner().run("grader", ["u1"])
+    report = await by_hand(make_runner(), "grader", ["u1"])
     student = report.student("u1")
     assert student.status == "failed"
     assert "429" in student.queries[0].error
@@ -90,14 +91,14 @@ async def test_one_students_failure_never_stops_the_others(make_runner, source):
     from youlab_core.dialectic import EmbeddedDialectic
 
     runner = make_runner(EmbeddedDialectic(make_runner().llm, broken))
-    report = await runner.run("grader", ["u1", "u2", "u3"])
+    report = await by_hand(runner, "grader", ["u1", "u2", "u3"])
     assert [s.status for s in report.students] == ["succeeded", "failed", "succeeded"]
     assert "unreadable" in report.student("u2").queries[0].error
     assert report.failed == 1 and report.diffs_proposed == 6
 
 
 async def test_a_student_without_messages_gets_no_changes(make_runner, demo_model):
-    report = await make_runner().run("grader", ["nobody"])
+    report = await by_hand(make_runner(), "grader", ["nobody"])
     student = report.student("nobody")
     assert student.status == "succeeded" and student.diffs_proposed == 0
     assert all("nothing is known" in q.skipped_reason for q in student.queries)
@@ -106,14 +107,14 @@ async def test_a_student_without_messages_gets_no_changes(make_runner, demo_mode
 
 async def test_manual_false_is_refused(make_runner):
     with pytest.raises(ManualRunRefused):
-        await make_runner().run("no-manual", ["u1"])
+        await by_hand(make_runner(), "no-manual", ["u1"])
 
 
 async def test_a_student_already_running_is_skipped(make_runner, state, registry, settings):
     other = Scheduler(state, registry, lambda work: None, settings, owner="someone-else")
     works = other.claim_manual("grader", ["u1"])
     assert works
-    report = await make_runner().run("grader", ["u1", "u2"])
+    report = await by_hand(make_runner(), "grader", ["u1", "u2"])
     assert report.student("u1").status == "skipped"
     assert report.student("u2").status == "succeeded"
 
@@ -137,7 +138,7 @@ async def test_concurrency_is_bounded(make_runner, settings, llm, source):
     users = [f"s{i}" for i in range(10)]
     for u in users:
         source.add_chat(u, f"{u}-c", [("user", "I love writing about music.")])
-    report = await make_runner(Slow(llm, source)).run("grader", users)
+    report = await by_hand(make_runner(Slow(llm, source)), "grader", users)
     assert report.succeeded == 10
     assert Slow.peak == settings.runner_concurrency
 
@@ -150,7 +151,7 @@ async def test_thread_writer_receives_the_report_and_its_chat_is_recorded(make_r
             Writer.calls.append((user_id, course.id, task.name, report.diffs_proposed))
             return f"chat-{user_id}"
 
-    report = await make_runner(thread_writer=Writer()).run("grader", ["u1"])
+    report = await by_hand(make_runner(report_writer=Writer()), "grader", ["u1"])
     assert Writer.calls == [("u1", "essay", "grader", 3)]
     assert state.get_run(report.student("u1").run_id).thread_chat_id == "chat-u1"
 
@@ -158,11 +159,11 @@ async def test_thread_writer_receives_the_report_and_its_chat_is_recorded(make_r
 async def test_the_scheduler_handler_reports_failed_students(make_runner, state, registry, settings, source):
     runner = make_runner()
     source.chats["u2"] = {}  # u2: nothing known, succeeds with no changes
-    sched = Scheduler(state, registry, runner.handler, settings)
+    sched = Scheduler(state, registry, runner.run_work, settings)
     works = sched.claim_manual("grader", ["u1", "u2"])
     failures = {}
     for work in works:
-        failures.update(await sched.execute(work))
+        failures.update((await sched.execute(work)).failures)
     assert failures == {}
     runs = state.list_runs(task="grader")
     assert sorted(r.status for r in runs) == ["succeeded", "succeeded"]
@@ -182,7 +183,7 @@ async def test_a_field_edited_during_the_run_is_merged_again_from_its_new_value(
                                         "Edited by me.", author=f"student:{user_id}")
             return await super().ask(user_id, course_, query, **kwargs)
 
-    report = await make_runner(EditsMidRun(llm, source)).run("grader", ["u1"])
+    report = await by_hand(make_runner(EditsMidRun(llm, source)), "grader", ["u1"])
     change = report.student("u1").queries[0].change
     assert change.current_value == "Edited by me."
     assert change.proposed_value.startswith("Edited by me.") and "garden" in change.proposed_value
@@ -199,7 +200,7 @@ async def test_a_failed_student_writes_nothing_half_way(make_runner, memory, dem
                 raise RuntimeError("the dialectic broke")
             return await super().ask(user_id, course_, query, **kwargs)
 
-    report = await make_runner(FailLast(llm, source)).run("grader", ["u1"])
+    report = await by_hand(make_runner(FailLast(llm, source)), "grader", ["u1"])
     student = report.student("u1")
     assert student.status == "failed" and "broke" in student.queries[2].error
     assert len(memory.student("u1").list_diffs(status="pending")) == 2
@@ -211,7 +212,7 @@ async def test_writes_in_worker_processes_give_the_same_result(settings, registr
 
     settings.runner_write_processes = 1
     runner = Runner(settings, registry, memory, state, EmbeddedDialectic(llm, source), llm)
-    report = await runner.run("grader", ["u1", "u2"])
+    report = await by_hand(runner, "grader", ["u1", "u2"])
     await runner.aclose()
     assert report.succeeded == 2 and report.diffs_proposed == 6
     for user in ("u1", "u2"):

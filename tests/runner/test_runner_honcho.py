@@ -12,6 +12,7 @@ from youlab_core.dialectic.mirror import HonchoMirror
 from youlab_core.letta import LettaSync, agent_name
 
 from .conftest import STUDENT_CHATS
+from tests.runner.conftest import by_hand
 
 
 async def test_honcho_runner_end_to_end_with_letta(settings, registry, memory, state, llm, source, honcho_server,
@@ -33,7 +34,7 @@ async def test_honcho_runner_end_to_end_with_letta(settings, registry, memory, s
     memory.add_listener(sync)
 
     dialectic = HonchoDialectic(honcho_client(honcho_server.url, "", "youlab", timeout=5), source=source, timeout=5)
-    report = await make_runner(dialectic).run("grader", ["u1", "u2"])
+    report = await by_hand(make_runner(dialectic), "grader", ["u1", "u2"])
     assert report.succeeded == 2, [s.errors() for s in report.students]
     u1 = report.student("u1")
     ops = {q.target: q.change.operation for q in u1.queries if q.change}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from youlab_core.config import CourseRegistry
-from youlab_core.scheduler import DueWork, Scheduler, UserRunsFailed
+from youlab_core.scheduler import BatchFailures, DueWork, Scheduler
 from youlab_core.settings import Settings
 from youlab_core.state import SqlStateStore, open_store
 from youlab_core.triggers import FakeClock, StaticGroupResolver
@@ -64,15 +64,13 @@ class RecordingHandler:
     crash: Exception | None = None
     block: asyncio.Event | None = None
 
-    async def __call__(self, work: DueWork) -> None:
+    async def __call__(self, work: DueWork) -> BatchFailures:
         self.calls.append(work)
         if self.block is not None:
             await self.block.wait()
         if self.crash is not None:
             raise self.crash
-        failed = {u: self.fail[u] for u in work.user_ids if u in self.fail}
-        if failed:
-            raise UserRunsFailed(failed)
+        return BatchFailures({u: self.fail[u] for u in work.user_ids if u in self.fail})
 
     def runs(self, task: str | None = None) -> list[tuple[str, str, str]]:
         return sorted((w.task, w.trigger, u) for w in self.calls if task in (None, w.task) for u in w.user_ids)

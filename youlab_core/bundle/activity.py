@@ -14,10 +14,14 @@ import asyncio
 import logging
 import queue
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..dialectic.mirror import HonchoMirror
+    from ..scheduler import Scheduler
+    from ..state import ActivityStore
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +38,14 @@ class Job:
 
 
 class ActivityWorker:
-    def __init__(self, get_state: Callable[[], Any], get_mirror: Callable[[], Any], maxsize: int):
-        self._get_state = get_state
-        self._get_mirror = get_mirror
+    """`scheduler` None: the agents cannot run with these settings (the bundle says why); messages are still
+    counted and mirrored, and after_messages is checked again once a scheduler runs (the count is kept)."""
+
+    def __init__(self, store: ActivityStore, mirror: HonchoMirror | None, scheduler: Scheduler | None, maxsize: int):
+        self.store = store
+        self.mirror = mirror
+        self.scheduler = scheduler
         self._queue: queue.Queue[Job | None] = queue.Queue(maxsize=maxsize)
-        self.scheduler: Any = None  # set once the scheduler runs; None: after_messages checks wait for it
         self.dropped = 0
         self.failures = 0
         self._markers: dict[int, threading.Event] = {}
@@ -79,20 +86,16 @@ class ActivityWorker:
                 log.exception("YouLab could not record a message of user %s; the chat was not affected", job.user_id)
 
     def _handle(self, job: Job) -> None:
-        state = self._get_state()
-        if state is None:
-            return
         if job.role == "user":
             for course_id in job.course_ids:
-                state.record_message(job.user_id, course_id, job.at)
-        mirror = self._get_mirror() if job.chat_id else None
-        if mirror is not None and job.text:
+                self.store.record_message(job.user_id, course_id, job.at)
+        mirror = self.mirror
+        if mirror is not None and job.chat_id and job.text:
             mirror.enqueue(job.user_id, job.chat_id, job.role, job.text, at=job.at)
         scheduler = self.scheduler
         if job.role == "assistant" and job.loop is not None:
             if scheduler is None:
-                log.warning("after_messages not checked for %s: the scheduler is not running in this process", job.user_id)
-                return
+                return  # the agents cannot run with these settings: the bundle logged why once
             for course_id in job.course_ids:
                 for work in scheduler.claim_after_messages(job.user_id, course_id, job.chat_id):
                     log.info("after_messages: starting %s for %s (course %s)", work.task, job.user_id, course_id)

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..errors import ManualRunRefused, NotFound
+from ..manual import run_by_hand
 from .context import Bundle
 
 log = logging.getLogger(__name__)
@@ -32,20 +33,19 @@ def pipe_list(bundle: Bundle) -> list[dict[str, str]]:
 
 
 def desired_records(bundle: Bundle) -> list[dict[str, Any]]:
-    """The same forms `youlab install` writes (youlab_core.install.records), with any configuration problem
-    appended to the description so admins see it in the model's details."""
+    """The same forms `youlab install` writes (youlab_core.install.records). Each agent's description also names
+    the problems of its own course's file and whether the agents can run (Bundle.config_problems: no server path
+    and no exception text, as students can read these records); the server log has the full detail."""
     from ..install.records import agent_model_form
 
     bundle.reload_config()
-    problems = bundle.config_problems()
     records = []
     for course, task in bundle.courses.tasks():
         form = agent_model_form(course, task, action_ids=[REVIEW_ACTION_ID])
+        problems = bundle.config_problems(course.id)
         if problems:
-            form["meta"]["description"] = (
-                (task.description or "") + "\n\nConfiguration problems (the last good version keeps running): "
-                + "; ".join(problems)
-            ).strip()
+            notes = [form["meta"].get("description") or "", "Configuration problems: " + "; ".join(problems)]
+            form["meta"]["description"] = "\n\n".join(n for n in notes if n)
         records.append(form)
     return records
 
@@ -174,13 +174,16 @@ async def run_by_hand(bundle: Bundle, task_name: str, user: dict[str, Any], text
         targets = await all_students(task)
     if not targets:
         return "\n".join([f"Nothing to run. {TARGETS_HELP}", *[f"- {p}" for p in problems]])
+    parts = await bundle.start()
+    if parts is None or parts.scheduler is None or parts.runner is None:
+        why = parts.problem if parts is not None and parts.problem else "the state store cannot be opened (see the log)"
+        return f"{task.title} cannot run now: {why}."
     await status(emit, f"Running {task.title} for {len(targets)} student(s)…")
-    runner = await bundle.runner()
 
     def progress(student: Any) -> None:
         log.info("manual run %s: %s %s", task.name, student.user_id, student.status)
 
-    report = await runner.run(task.name, targets, trigger="manual", course=course.id, progress=progress)
+    report = await run_by_hand(parts.scheduler, parts.runner, task.name, targets, progress=progress)
     await status(emit, f"{task.title}: done", done=True)
     return render_summary(task.title, report, problems)
 

@@ -1,8 +1,10 @@
-"""One `Bundle` per Open WebUI worker process and configuration: the course registry (reloaded on change), the
-state store, the memory store, the guard, the thread writer, and (lazily) the runner and the scheduler loop.
+"""One `Bundle` per Open WebUI worker process and configuration: the course registry (reloaded on change), the guard
+and the thread writer at once, and the background parts (state store, memory, Honcho mirror, runner, scheduler,
+activity worker; youlab_core.bundle.parts) built and started on Open WebUI's event loop by `start()`.
 
 Open WebUI re-executes a plugin file on every save and once per worker, but `youlab_core` is imported once per
-process, so the cache below survives plugin reloads: the three plugins share one Bundle per distinct Settings.
+process, so the cache below survives plugin reloads: the three plugins share one Bundle per distinct Settings, and
+the most recently started one runs the background parts (youlab_core.bundle.process).
 """
 
 from __future__ import annotations
@@ -11,80 +13,90 @@ import asyncio
 import logging
 import threading
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
 
-from ..config import CourseRegistry, Course, TaskSpec
+from ..config import Course, CourseRegistry, TaskSpec
 from ..errors import NotFound
 from ..guard import AgentThreadGuard
+from ..memory import MemoryStore
+from ..scheduler import Scheduler
 from ..settings import Settings
+from ..state import StateStore
 from ..threads import OpenWebUIChats, ThreadWriter
 from ..threads.backend import ChatBackend
+from . import process
+from .parts import BundleParts, Given, build_parts
 
 log = logging.getLogger(__name__)
+
+SettingsSource = Callable[[], Awaitable[Settings]]  # the stored valves, read again by the watcher
 
 _bundles: dict[str, Bundle] = {}
 _bundles_lock = threading.Lock()
 _by_identity: dict[int, tuple[Settings, Bundle]] = {}  # fast path for the cached Settings objects of valves.py
 
+START_RETRY_SECONDS = 30.0  # after a failed start (state store unreachable), when to try again
 
-STATE_RETRY_SECONDS = 30.0  # after a failed state store open, when to try again
 
-
-def bundle_for(settings: Settings, *, backend: ChatBackend | None = None) -> Bundle:
+def bundle_for(settings: Settings, *, backend: ChatBackend | None = None, given: Given | None = None,
+               settings_source: SettingsSource | None = None) -> Bundle:
+    """The Bundle for these settings (made on first use; `backend`, `given` and `settings_source` only count then)."""
     found = _by_identity.get(id(settings))
     if found is not None and found[0] is settings:
         return found[1]
     key = settings.model_dump_json()
     with _bundles_lock:
-        found = _bundles.get(key)
-        if found is None:
-            found = _bundles[key] = Bundle(settings, backend=backend)
-        _by_identity[id(settings)] = (settings, found)
-        return found
+        bundle = _bundles.get(key)
+        if bundle is None:
+            bundle = _bundles[key] = Bundle(settings, backend=backend, given=given, settings_source=settings_source)
+        _by_identity[id(settings)] = (settings, bundle)
+        return bundle
 
 
 class Bundle:
-    def __init__(self, settings: Settings, *, backend: ChatBackend | None = None, state: Any = None):
+    def __init__(self, settings: Settings, *, backend: ChatBackend | None = None, given: Given | None = None,
+                 settings_source: SettingsSource | None = None):
         self.settings = settings
-        self.courses = CourseRegistry(settings.config_dir)
+        self.courses = CourseRegistry(settings.config_dir, last_good_dir=settings.root / "config-last-good")
         self._checked_at = 0.0
         self.reload_config(force=True)
         self.backend: ChatBackend = backend or OpenWebUIChats()
-        self._state = state
-        self._state_failed_at: float | None = None
-        self._memory: Any = None
-        self._runner: Any = None
-        self._scheduler: Any = None
-        self._mirror: Any = None
-        self._background_failed_at: float | None = None
-        self.background_error = ""  # why the runner/scheduler could not start (shown to admins with config problems)
-        self._watcher: asyncio.Task[None] | None = None
-        self.guard = AgentThreadGuard(self.backend, None, agent_name=self.agent_name)
-        self.writer = ThreadWriter(self.backend, None, archive_old_threads=settings.archive_old_threads)
-        self._attach_state()
-        from .activity import ActivityWorker
-
-        self.activity = ActivityWorker(lambda: self.state, lambda: self.mirror, settings.activity_queue_max)
+        self.given = given or Given()
+        self.settings_source = settings_source
+        self.guard = AgentThreadGuard(self.backend, self.given.state, agent_name=self.agent_name)
+        self.writer = ThreadWriter(self.backend, self.given.state, archive_old_threads=settings.archive_old_threads)
+        # Memory needs no state store: the tutor's prompt keeps its memory while the state store is unreachable.
+        self.memory: MemoryStore = self.given.memory or MemoryStore.from_settings(settings, courses=self.courses)
+        self.parts: BundleParts | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._start_lock = threading.Lock()
+        self._starting: asyncio.Future[None] | None = None
+        self._start_failed_at: float | None = None
 
     # Configuration -------------------------------------------------------------------------------------------
 
     def reload_config(self, *, force: bool = False) -> None:
-        """Re-read course files at most every settings.config_check_seconds; a broken file keeps its last good version."""
+        """Re-read course files at most every settings.config_check_seconds. A broken file keeps its last good
+        version; the registry logs each file's problems once per change of them, not on every reload."""
         now = time.monotonic()
         if not force and now - self._checked_at < self.settings.config_check_seconds:
             return
         self._checked_at = now
         try:
-            issues = self.courses.reload()
-        except Exception:  # a config directory that vanished must not break chats
+            self.courses.reload()
+        except Exception:  # an unexpected failure must not break chats
             log.exception("course configuration could not be reloaded from %s", self.settings.config_dir)
-            return
-        for issue in issues:
-            log.warning("course configuration problem (last good version stays active): %s", issue)
 
-    def config_problems(self) -> list[str]:
-        problems = [str(i) for i in self.courses.issues]
-        return problems + [self.background_error] if self.background_error else problems
+    def config_problems(self, course_id: str | None = None) -> list[str]:
+        """What the agent models' descriptions show (everyone can read them): the problems of `course_id`'s file
+        (or of all files) named relative to the config directory, and what keeps the agents from running (a setting
+        named by its valve). No server path, no exception text: the log has those."""
+        problems = self.courses.problem_lines(course_id)
+        background = self.parts.problem if self.parts is not None else ""
+        if background:
+            problems.append(f"The agents cannot run: {background}.")
+        return problems
 
     def agent_name(self, task: str) -> str | None:
         try:
@@ -104,133 +116,91 @@ class Bundle:
                 found.append(course)
         return found
 
-    # State store (fail open: None when it cannot be opened) ----------------------------------------------------
+    # The background parts ------------------------------------------------------------------------------------
 
     @property
-    def state(self) -> Any:
-        if self._state is None:
-            self._attach_state()
-        return self._state
+    def state(self) -> StateStore | None:
+        """The state store once started (None before, or while it cannot be opened: counting fails open)."""
+        return self.parts.state if self.parts is not None else self.given.state
 
-    def _attach_state(self) -> None:
-        if self._state is None:
-            if self._state_failed_at is not None and time.monotonic() - self._state_failed_at < STATE_RETRY_SECONDS:
-                return
+    @property
+    def scheduler(self) -> Scheduler | None:
+        return self.parts.scheduler if self.parts is not None else None
+
+    async def start(self) -> BundleParts | None:
+        """Build and start the background parts on the running event loop, once, and make this the process's active
+        bundle. Cheap once started. Never raises: a failure is logged and tried again after START_RETRY_SECONDS;
+        until then the parts are None (counting fails open, the guard keeps its other sources)."""
+        if self.parts is not None and process.active_bundle() is self:
+            return self.parts
+        with self._start_lock:
+            starting = self._starting
+            if starting is None:
+                failed = self._start_failed_at
+                if failed is not None and time.monotonic() - failed < START_RETRY_SECONDS:
+                    return None
+                starting = self._starting = asyncio.get_running_loop().create_future()
+                mine = True
+            else:
+                mine = False
+        if not mine:
+            await asyncio.shield(starting)
+            return self.parts
+        try:
+            await self._start()
+        finally:
+            with self._start_lock:
+                self._starting = None
+            starting.set_result(None)
+        return self.parts
+
+    async def _start(self) -> None:
+        await process.activate(self)
+        if self.parts is None:
             try:
-                from ..state import open_store
-
-                self.settings.root.mkdir(parents=True, exist_ok=True)
-                self._state = open_store(self.settings)
-                self._state_failed_at = None
+                parts = await build_parts(self.settings, self.courses, self.memory, self.writer, self.given)
             except Exception:
-                self._state_failed_at = time.monotonic()
-                log.exception("the YouLab state store could not be opened (%s); chats go on without it",
+                self._start_failed_at = time.monotonic()
+                log.exception("YouLab's state store could not be opened (%s); chats go on without it",
                               self.settings.database_url.split("@")[-1])
                 return
-        self.guard.registry = self._state
-        self.writer.registry = self._state
+            self._start_failed_at = None
+            self.guard.registry = parts.state
+            self.writer.registry = parts.state
+            self.parts = parts
+        self._loop = asyncio.get_running_loop()
+        scheduler_loop = self.parts.start()
+        self._tasks = [t for t in (scheduler_loop, self._loop.create_task(self._watch(), name="youlab-watch")) if t]
 
-    # Memory, runner, scheduler, Honcho mirror (built on first use) ---------------------------------------------
+    async def stop_background(self, grace_seconds: float | None = None) -> None:
+        """Stop the loops this bundle started (it stays usable: start() builds and starts them again)."""
+        parts, tasks, loop = self.parts, self._tasks, self._loop
+        self.parts, self._tasks = None, []
+        if parts is None:
+            return
+        if loop is None or loop.is_closed() or loop is not asyncio.get_running_loop():
+            parts.activity.stop()  # started on a loop that is gone (tests): nothing left to await there
+            return
+        for task in tasks:
+            if task.get_name() == "youlab-watch":
+                task.cancel()
+        await parts.stop(grace_seconds)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
-    @property
-    def memory(self) -> Any:
-        if self._memory is None:
-            from ..memory import MemoryStore
-
-            memory = MemoryStore.from_settings(self.settings, courses=self.courses)
-            if self.settings.letta_url:
-                from ..letta import LettaSync
-
-                memory.add_listener(LettaSync(self.settings, memory, self.state, registry=self.courses))
-            self._memory = memory
-        return self._memory
-
-    @property
-    def mirror(self) -> Any:
-        """The Honcho outbox, or None when Honcho is not configured."""
-        if not self.settings.honcho_url or self.state is None:
-            return None
-        if self._mirror is None:
-            from ..dialectic.mirror import HonchoMirror, ensure_mirror_started
-
-            state = self.state
-            self._mirror = ensure_mirror_started(lambda: HonchoMirror(state, self.settings))
-        return self._mirror
-
-    async def runner(self) -> Any:
-        if self._runner is None:
-            from ..dialectic import InProcessMessageSource, make_dialectic
-            from ..llm import make_llm
-            from ..runner import Runner
-            from ..threads.runner_writer import RunnerThreadWriter
-
-            # No model set and Honcho on: Honcho answers the questions; llm_diff merges then refuse with a reason.
-            llm = (make_llm(self.settings, inside_openwebui=True, user_id=await _admin_user_id())
-                   if self.settings.llm_model or not self.settings.honcho_url else None)
-            dialectic = make_dialectic(
-                self.settings, llm=llm, source=InProcessMessageSource(), is_agent_thread=self._registry_says_thread
-            )
-            self._runner = Runner(
-                self.settings, self.courses, self.memory, self.state, dialectic, llm,
-                thread_writer=RunnerThreadWriter(self.writer),
-            )
-        return self._runner
-
-    def _registry_says_thread(self, chat_id: str) -> bool:
-        state = self.state
-        return bool(state is not None and state.is_agent_thread(chat_id))
-
-    async def ensure_background(self) -> Any:
-        """Start (once per process) the scheduler loop and the course-file watcher; returns the scheduler or None.
-        Cheap after the first call. A failure is logged and retried after STATE_RETRY_SECONDS, never raised."""
-        if self._scheduler is not None:
-            return self._scheduler
-        if self._watcher is None:
-            self._watcher = asyncio.get_running_loop().create_task(self._watch_config(), name="youlab-config-watch")
-        if self._background_failed_at is not None and time.monotonic() - self._background_failed_at < STATE_RETRY_SECONDS:
-            return None
-        try:
-            scheduler = self.scheduler(await self.runner())
-        except Exception as exc:
-            self._background_failed_at = time.monotonic()
-            self.background_error = f"the agents cannot run: {exc}"
-            log.exception("YouLab's scheduler could not start; chats go on, agents wait")
-            return None
-        self.background_error = ""
-        self.activity.scheduler = scheduler
-        return scheduler
-
-    async def _watch_config(self) -> None:
-        # The scheduler reads self.courses; without chats nobody would reload it, so a watcher does.
+    async def _watch(self) -> None:
+        # The scheduler reads self.courses; without chats nobody would reload it, so the watcher does. It also
+        # notices new valve values saved in the admin panel, so they reach the parts without a chat message.
         while True:
             await asyncio.sleep(max(self.settings.config_check_seconds, 0.5))
             await asyncio.to_thread(self.reload_config)
-
-    def scheduler(self, runner: Any) -> Any:
-        """The process-wide scheduler loop (started once per process, whatever plugin asks first)."""
-        if self._scheduler is None:
-            from ..scheduler import Scheduler, ensure_scheduler_started
-
-            state = self.state
-            if state is None:
-                return None
-            self._scheduler = ensure_scheduler_started(
-                lambda: Scheduler(state, self.courses, runner.handler, self.settings, group_resolver=_group_resolver())
-            )
-        return self._scheduler
-
-
-async def _admin_user_id() -> str:
-    """The user the agents' LLM calls run as: the first admin (the agents act for the deployment, not a student)."""
-    from open_webui.models.users import Users
-
-    admin = await Users.get_super_admin_user()
-    if admin is None:
-        raise RuntimeError("Open WebUI has no admin user yet; agents cannot call a model")
-    return admin.id
-
-
-def _group_resolver() -> Any:
-    from .groups import OpenWebUIGroups
-
-    return OpenWebUIGroups()
+            if self.settings_source is None:
+                continue
+            try:
+                latest = await self.settings_source()
+            except Exception:
+                log.warning("YouLab could not read the stored valves; keeping the current settings", exc_info=True)
+                continue
+            if latest.model_dump_json() != self.settings.model_dump_json():
+                successor = bundle_for(latest, backend=self.backend, settings_source=self.settings_source)
+                asyncio.get_running_loop().create_task(successor.start(), name="youlab-settings-changed")
+                return

@@ -16,6 +16,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
+from ..errors import UserFacingError
 from ..guard import read_only_message
 from ..threads.model import agent_model_id, task_of_model
 from .activity import Job
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 INTERNAL_MARKER = "youlab_internal"  # metadata/body key the bundle's own model calls carry
 
 
-class ReadOnlyThread(Exception):
+class ReadOnlyThread(UserFacingError):
     """Raised by the inlet for a message into an agent thread; its text is what the student sees."""
 
 
@@ -63,6 +64,7 @@ async def inlet(bundle: Bundle, body: dict[str, Any], *, user: dict[str, Any], m
     chat_id = metadata.get("chat_id") or body.get("chat_id")
     model_id = _model_id(body, model)
 
+    parts = await bundle.start()  # never raises; None while the state store cannot be opened
     info = await bundle.guard.is_agent_thread(chat_id, user_id, model_id=model_id)
     if info is not None:
         log.info("refused a message into agent thread %s (%s)", info.chat_id, ",".join(info.sources))
@@ -75,10 +77,9 @@ async def inlet(bundle: Bundle, body: dict[str, Any], *, user: dict[str, Any], m
     try:
         bundle.reload_config()
         courses = bundle.courses_counting(model_id)
-        if courses:
-            bundle.activity.submit(Job(user_id, tuple(c.id for c in courses), chat_id, "user", last_message(body, "user"),
-                                       datetime.now(timezone.utc), None))
-            await bundle.ensure_background()
+        if courses and parts is not None:
+            parts.activity.submit(Job(user_id, tuple(c.id for c in courses), chat_id, "user", last_message(body, "user"),
+                                      datetime.now(timezone.utc), None))
     except Exception:  # counting fails open: the student's chat goes on
         log.exception("YouLab could not record a message of user %s; the chat continues", user_id)
         courses = []
@@ -111,10 +112,10 @@ async def outlet(bundle: Bundle, body: dict[str, Any], *, user: dict[str, Any], 
         return body
     try:
         courses = bundle.courses_counting(model_id)
-        if courses:
-            await bundle.ensure_background()
-            bundle.activity.submit(Job(user_id, tuple(c.id for c in courses), chat_id, "assistant",
-                                       last_message(body, "assistant"), datetime.now(timezone.utc), asyncio.get_running_loop()))
+        parts = await bundle.start() if courses else None
+        if parts is not None:
+            parts.activity.submit(Job(user_id, tuple(c.id for c in courses), chat_id, "assistant",
+                                      last_message(body, "assistant"), datetime.now(timezone.utc), asyncio.get_running_loop()))
     except Exception:
         log.exception("YouLab outlet failed for user %s; the reply is not affected", user_id)
     return body

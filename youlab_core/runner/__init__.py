@@ -1,19 +1,22 @@
 """Runs background agents: claimed students -> dialectic answers -> proposed memory changes -> reports."""
 
 from .build import build_runner, make_handler
-from .report import ProposedChange, QueryReport, RunReport, StudentReport, render_student, summary_table
+from .report import ProposedChange, QueryReport, StudentReport, TaskRunReport, render_student, summary_table
 from .retry import CallTimeout, backoff_delay, call_with_retries, is_transient
-from .runner import Progress, Runner, ThreadWriter
+from .runner import ClaimedBatch, Progress, ReportWriter, Runner
+from .student import StudentRunTools
 
 __all__ = [
     "CallTimeout",
+    "ClaimedBatch",
     "Progress",
+    "ReportWriter",
     "ProposedChange",
     "QueryReport",
-    "RunReport",
     "Runner",
     "StudentReport",
-    "ThreadWriter",
+    "StudentRunTools",
+    "TaskRunReport",
     "backoff_delay",
     "build_runner",
     "call_with_retries",

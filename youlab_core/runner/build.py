@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import CourseRegistry
-from .runner import Runner, ThreadWriter
+from .runner import ReportWriter, Runner
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +33,11 @@ def openwebui_db_available() -> bool:
 
 def build_runner(settings: Any, registry: CourseRegistry, state: Any, *, memory: Any = None, llm: Any = None,
                  rest_client: Any = None, use_openwebui_db: bool = False,
-                 thread_writer: ThreadWriter | None = None) -> Runner:
+                 report_writer: ReportWriter | None = None) -> Runner:
     """A Runner from settings: memory store (+ Letta sync when configured), LLM endpoint, dialectic, threads.
 
     Messages are read over REST when `rest_client` (an admin OpenWebUIClient) is given, else from Open WebUI's
-    database with `use_openwebui_db` (then run threads are written there too, unless a `thread_writer` is given).
+    database with `use_openwebui_db` (then run threads are written there too, unless a `report_writer` is given).
     Without either, the report is the run's only output.
     """
     from ..dialectic import InProcessMessageSource, RestMessageSource, make_dialectic
@@ -60,13 +60,13 @@ def build_runner(settings: Any, registry: CourseRegistry, state: Any, *, memory:
         source = None
     registry_check = state.is_agent_thread if state is not None else None
     dialectic = make_dialectic(settings, llm=llm, source=source, is_agent_thread=registry_check)
-    if thread_writer is None and use_openwebui_db:
+    if report_writer is None and use_openwebui_db:
         from ..threads import OpenWebUIChats, ThreadWriter as OpenWebUIThreadWriter
         from ..threads.runner_writer import RunnerThreadWriter
 
-        thread_writer = RunnerThreadWriter(OpenWebUIThreadWriter(OpenWebUIChats(), state,
+        report_writer = RunnerThreadWriter(OpenWebUIThreadWriter(OpenWebUIChats(), state,
                                                                  archive_old_threads=settings.archive_old_threads))
-    return Runner(settings, registry, memory, state, dialectic, llm, thread_writer=thread_writer)
+    return Runner(settings, registry, memory, state, dialectic, llm, report_writer=report_writer)
 
 
 def make_handler(settings: Any, registry: CourseRegistry, store: Any) -> Any:
@@ -82,4 +82,4 @@ def make_handler(settings: Any, registry: CourseRegistry, store: Any) -> Any:
         from ..openwebui import OpenWebUIClient
 
         client = OpenWebUIClient(settings.openwebui_url, token=key, timeout=settings.call_timeout_seconds)
-    return build_runner(settings, registry, store, rest_client=client, use_openwebui_db=use_db).handler
+    return build_runner(settings, registry, store, rest_client=client, use_openwebui_db=use_db).run_work

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -78,7 +79,9 @@ class StudentReport:
 
 
 @dataclass
-class RunReport:
+class TaskRunReport:
+    """One run of a task for a set of students (a batch, or every batch of a manual run)."""
+
     task: str
     course_id: str
     trigger: str
@@ -113,6 +116,27 @@ class RunReport:
 
     def student(self, user_id: str) -> StudentReport | None:
         return next((s for s in self.students if s.user_id == user_id), None)
+
+    def failures(self) -> dict[str, str]:
+        """Failed students and why: what the scheduler settles (a BatchOutcome)."""
+        return {s.user_id: "; ".join(s.errors()) or "failed" for s in self.students if s.status == "failed"}
+
+    @classmethod
+    def combine(cls, task: str, course_id: str, trigger: str, reports: Sequence[object], user_ids: list[str], *,
+                failed: dict[str, str] | None = None, duration: float = 0.0) -> TaskRunReport:
+        """One report of a run made of several batches, in the order of `user_ids`: a student no batch reported is
+        `failed` with the reason in `failed` when given, else `skipped` (a run of the task for them was under way)."""
+        by_user = {s.user_id: s for r in reports if isinstance(r, TaskRunReport) for s in r.students}
+        combined = cls(task, course_id, trigger, duration=duration)
+        for user_id in dict.fromkeys(user_ids):
+            found = by_user.get(user_id)
+            if found is None and failed and user_id in failed:
+                found = StudentReport(user_id, "", task, course_id, trigger, status="failed", error=failed[user_id])
+            elif found is None:
+                found = StudentReport(user_id, "", task, course_id, trigger, status="skipped",
+                                      error="a run of this task for this student is already under way")
+            combined.students.append(found)
+        return combined
 
     def render(self, *, details: bool = True) -> str:
         return render_run(self, details=details)
@@ -153,13 +177,13 @@ def render_student(report: StudentReport) -> str:
     return "\n".join(lines)
 
 
-def render_run(report: RunReport, *, details: bool = True) -> str:
+def render_run(report: TaskRunReport, *, details: bool = True) -> str:
     parts = [render_student(s) for s in report.students] if details else []
     parts.append(summary_table(report))
     return "\n".join(parts)
 
 
-def summary_table(report: RunReport) -> str:
+def summary_table(report: TaskRunReport) -> str:
     rows = [
         ("task", report.task),
         ("course", report.course_id),

@@ -7,8 +7,9 @@ timeout and transient failures are retried with backoff (`call_retries`, `call_b
 is recorded in their report and run record and never stops the others. Memory writes are whole commits, and a
 cancelled run waits for a write already under way, so cancelling never leaves half-written state.
 
-Which students run is decided by claims in the state store (through the scheduler's claim functions), so two
-processes never run the same task for the same student at once.
+The runner only executes: which students run, and what happens after (retry, next due time, run status), is the
+scheduler's (youlab_core.scheduler owns claim -> run -> settle). `Runner.run_work` is the scheduler's handler; it
+returns a `TaskRunReport`, whose `failures()` the scheduler settles.
 """
 
 from __future__ import annotations
@@ -16,35 +17,44 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..config import Course, CourseRegistry, TaskSpec
 from ..dialectic import Dialectic
 from ..llm.base import LLM
-from .report import RunReport, StudentReport
-from .student import StudentRun
+from ..memory import MemoryStore
+from ..settings import Settings
+from .report import StudentReport, TaskRunReport
+from .student import StudentRun, StudentRunTools
 from .writes import ProposalWrites
+
+if TYPE_CHECKING:
+    from ..state import RunRecordStore
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[StudentReport], None]
 
 
-class ThreadWriter(Protocol):
+class ReportWriter(Protocol):
     """Renders a student's report as an Open WebUI thread; returns the new chat's id (None if none was written)."""
 
     async def write(self, user_id: str, course: Course, task: TaskSpec, report: StudentReport) -> str | None: ...
 
 
-def _raise_failures(report: RunReport) -> None:
-    from ..scheduler import UserRunsFailed
+class ClaimedBatch(Protocol):
+    """What the runner reads of a claimed batch (the scheduler's `DueWork`)."""
 
-    failures = {s.user_id: "; ".join(s.errors()) or "failed" for s in report.students if s.status == "failed"}
-    if failures:
-        raise UserRunsFailed(failures)
+    task: str
+    course_id: str
+    trigger: str
+    chat_id: str | None
+
+    @property
+    def claims(self) -> tuple[Any, ...]: ...
 
 
 def now_utc() -> datetime:
@@ -52,107 +62,30 @@ def now_utc() -> datetime:
 
 
 class Runner:
-    def __init__(self, settings: Any, registry: CourseRegistry, memory: Any, state: Any, dialectic: Dialectic,
-                 llm: LLM | None, thread_writer: ThreadWriter | None = None, *, clock: Any = None):
+    def __init__(self, settings: Settings, registry: CourseRegistry, memory: MemoryStore,
+                 runs: RunRecordStore | None, dialectic: Dialectic, llm: LLM | None,
+                 report_writer: ReportWriter | None = None):
         self.settings = settings
         self.registry = registry
         self.memory = memory
-        self.state = state
+        self.runs = runs
         self.dialectic = dialectic
         self.llm = llm
-        self.thread_writer = thread_writer
-        self.clock = clock
+        self.report_writer = report_writer
         self._slots = asyncio.Semaphore(settings.runner_concurrency)
         # Memory and state store calls block (git, SQL): they get their own threads, one per student slot, rather
         # than the event loop's small shared default pool (Open WebUI's, when we run inside it).
         self.io = ThreadPoolExecutor(max_workers=settings.runner_concurrency + 2, thread_name_prefix="youlab-runner")
         self.writes = ProposalWrites(memory, settings, self.io)
+        self.tools = StudentRunTools(settings, memory, dialectic, llm, self.writes, self.io, report_writer,
+                                     self._record)
 
-    # Entry points --------------------------------------------------------------------------------------------
-
-    async def handler(self, work: Any) -> None:
-        """The scheduler's handler: run a claimed batch; report failed students with UserRunsFailed."""
-        _raise_failures(await self.run_work(work))
-
-    async def run(self, task: str | TaskSpec, students: list[str], trigger: str = "manual", *,
-                  course: str | None = None, chat_id: str | None = None,
-                  progress: Progress | None = None) -> RunReport:
-        """Run a task by hand for these students: claim each (task, student) (students whose run is already under
-        way are reported as skipped), run the batches, settle the claims. ManualRunRefused when `manual = false`."""
-        from ..scheduler import Scheduler
-
-        task_name = task.name if isinstance(task, TaskSpec) else task
-        found_course, spec = self.registry.find_task(task_name)
-        if course is not None and course != found_course.id:
-            from ..errors import NotFound
-
-            raise NotFound(f"task {task_name!r} belongs to course {found_course.id!r}, not {course!r}")
-        if trigger != "manual":
-            raise ValueError("Runner.run claims manual runs; other triggers come from the scheduler (run_work)")
-        started = time.perf_counter()
-        reports: dict[str, StudentReport] = {}
-
-        async def handle(work: Any) -> None:
-            report = await self.run_work(work, progress=progress, chat_id=chat_id)
-            reports.update({s.user_id: s for s in report.students})
-            _raise_failures(report)
-
-        kwargs = {"clock": self.clock} if self.clock is not None else {}
-        scheduler = Scheduler(self.state, self.registry, handle, self.settings, **kwargs)
-        unique = list(dict.fromkeys(students))
-        claimed: set[str] = set()
-        started_work: list[asyncio.Task] = []
-        # Claimed a batch at a time and started at once, so the first students run while the rest are claimed.
-        # Started through the scheduler so its bookkeeping settles every claim (released if we are cancelled), and
-        # the leases are renewed while a long run waits for its turn.
-        renewing = asyncio.create_task(self._renew_leases(scheduler))
-        try:
-            for first in range(0, len(unique), spec.batch_size):
-                chunk = unique[first:first + spec.batch_size]
-                works = await asyncio.to_thread(scheduler.claim_manual, spec.name, chunk)
-                claimed.update(u for w in works for u in w.user_ids)
-                started_work.extend(scheduler.start(w) for w in works)
-            await asyncio.gather(*started_work)
-        except BaseException:
-            # Cancelled (or failed) part way: stop what was started and let it give its claims back first.
-            for started in started_work:
-                started.cancel()
-            await asyncio.gather(*started_work, return_exceptions=True)
-            raise
-        finally:
-            renewing.cancel()
-        result = RunReport(spec.name, found_course.id, trigger)
-        for user_id in unique:
-            if user_id in reports:
-                result.students.append(reports[user_id])
-            else:
-                if user_id in claimed:  # claimed, but the batch failed before reporting (already logged)
-                    skipped = StudentReport(user_id, "", spec.name, found_course.id, trigger, status="failed",
-                                            error="the batch failed before this student's run was reported")
-                else:
-                    skipped = StudentReport(user_id, "", spec.name, found_course.id, trigger, status="skipped",
-                                            error="a run of this task for this student is already under way")
-                result.students.append(skipped)
-                if progress is not None:
-                    progress(skipped)
-        result.duration = time.perf_counter() - started
-        return result
-
-    async def _renew_leases(self, scheduler: Any) -> None:
-        while True:
-            await asyncio.sleep(max(1.0, self.settings.claim_lease_seconds / 3))
-            try:
-                await scheduler.renew_leases()
-            except Exception:
-                log.exception("claim leases could not be renewed; the run goes on")
-
-    async def run_work(self, work: Any, *, progress: Progress | None = None,
-                       chat_id: str | None = None) -> RunReport:
-        """Run every student of an already claimed batch (`scheduler.DueWork`), concurrently within the limit."""
+    async def run_work(self, work: ClaimedBatch, *, progress: Progress | None = None) -> TaskRunReport:
+        """Run every student of a claimed batch, concurrently within the limit. The scheduler's handler."""
         course = self.registry.course(work.course_id)
         task = course.task(work.task)
         started = time.perf_counter()
-        report = RunReport(work.task, work.course_id, work.trigger)
+        report = TaskRunReport(work.task, work.course_id, work.trigger)
         if task is None:
             for claim in work.claims:
                 report.students.append(StudentReport(claim.user_id, claim.run_id, work.task, work.course_id,
@@ -163,7 +96,7 @@ class Runner:
         async def one(claim: Any) -> StudentReport:
             async with self._slots:
                 result = await self.run_student(course, task, claim.user_id, claim.run_id, work.trigger,
-                                                chat_id=work.chat_id or chat_id)
+                                                chat_id=work.chat_id)
             if progress is not None:
                 progress(result)
             return result
@@ -172,25 +105,20 @@ class Runner:
         report.duration = time.perf_counter() - started
         return report
 
-    # One student ---------------------------------------------------------------------------------------------
-
     async def run_student(self, course: Course, task: TaskSpec, user_id: str, run_id: str, trigger: str, *,
                           chat_id: str | None = None) -> StudentReport:
         """One student's run. Never raises (except cancellation): failures are in the report and run record."""
-        return await StudentRun(self, course, task, user_id, run_id, trigger, chat_id).execute()
+        return await StudentRun(self.tools, course, task, user_id, run_id, trigger, chat_id).execute()
 
-    async def record(self, run_id: str, **fields: Any) -> None:
+    async def _record(self, run_id: str, **fields: Any) -> None:
         """Update the run record; a state store hiccup is logged, never fails the student's run."""
-        if self.state is None or not run_id:
+        runs = self.runs
+        if runs is None or not run_id:
             return
         try:
-            await self.blocking(lambda: self.state.update_run(run_id, **fields))
+            await asyncio.get_running_loop().run_in_executor(self.io, lambda: runs.update_run(run_id, **fields))
         except Exception:
             log.exception("run record %s could not be updated", run_id)
-
-    async def blocking(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Run a blocking memory or state call on the runner's threads."""
-        return await asyncio.get_running_loop().run_in_executor(self.io, lambda: fn(*args))
 
     async def aclose(self) -> None:
         self.io.shutdown(wait=False)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +25,11 @@ from .retry import call_with_retries
 from .writes import finish_even_if_cancelled
 
 if TYPE_CHECKING:
-    from .runner import Runner
+    from ..dialectic import Dialectic
+    from ..memory import MemoryStore
+    from ..settings import Settings
+    from .runner import ReportWriter
+    from .writes import ProposalWrites
 
 log = logging.getLogger(__name__)
 
@@ -69,15 +75,33 @@ class Planned:
         return f"Asked: {self.query.question}\nLearned: {self.insight}"
 
 
+@dataclass(frozen=True)
+class StudentRunTools:
+    """What one student's run uses (the runner builds it once and shares it between runs)."""
+
+    settings: Settings
+    memory: MemoryStore
+    dialectic: Dialectic
+    llm: LLM | None
+    writes: ProposalWrites
+    io: Executor  # threads for blocking memory and state calls
+    report_writer: ReportWriter | None
+    record: Callable[..., Awaitable[None]]  # updates the run record; never raises
+
+    async def blocking(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run a blocking memory or state call on the runner's threads."""
+        return await asyncio.get_running_loop().run_in_executor(self.io, lambda: fn(*args))
+
+
 class StudentRun:
-    def __init__(self, runner: Runner, course: Course, task: TaskSpec, user_id: str, run_id: str, trigger: str,
-                 chat_id: str | None):
-        self.runner = runner
-        self.settings = runner.settings
+    def __init__(self, tools: StudentRunTools, course: Course, task: TaskSpec, user_id: str, run_id: str,
+                 trigger: str, chat_id: str | None):
+        self.tools = tools
+        self.settings = tools.settings
         self.course, self.task = course, task
         self.user_id, self.run_id, self.chat_id = user_id, run_id, chat_id
         self.report = StudentReport(user_id, run_id, task.name, course.id, trigger)
-        self.llm = CountingLLM(runner.llm) if runner.llm is not None else None
+        self.llm = CountingLLM(tools.llm) if tools.llm is not None else None
         self.memory: Any = None
         self._pending: list[Any] = []
         self._blocks: dict[str, dict[str, Any]] = {}
@@ -90,8 +114,8 @@ class StudentRun:
         report.started_at = now_utc()
         started = time.perf_counter()
         try:
-            self.memory = self.runner.memory.student(self.user_id)
-            self._pending = await self.runner.blocking(self.memory.list_diffs, "pending", None, self.course)
+            self.memory = self.tools.memory.student(self.user_id)
+            self._pending = await self.tools.blocking(self.memory.list_diffs, "pending", None, self.course)
             plans = []
             for query in self.task.queries:
                 result, plan = await self._ask_and_merge(query)
@@ -114,7 +138,7 @@ class StudentRun:
         await self._write_thread()
         report.finished_at = now_utc()
         report.duration = time.perf_counter() - started
-        await self.runner.record(self.run_id, started_at=report.started_at, thread_chat_id=report.thread_chat_id,
+        await self.tools.record(self.run_id, started_at=report.started_at, thread_chat_id=report.thread_chat_id,
                                  diffs_proposed=report.diffs_proposed,
                                  token_usage={"prompt_tokens": report.usage.prompt_tokens,
                                               "completion_tokens": report.usage.completion_tokens,
@@ -134,7 +158,7 @@ class StudentRun:
 
         try:
             answer = await call_with_retries(
-                lambda: self.runner.dialectic.ask(self.user_id, self.course, query, system=self.task.system,
+                lambda: self.tools.dialectic.ask(self.user_id, self.course, query, system=self.task.system,
                                                   chat_id=self.chat_id, task=self.task),
                 timeout=s.dialectic_timeout_seconds, retries=s.call_retries, backoff=s.call_backoff_seconds,
                 backoff_max=s.call_backoff_max_seconds, on_attempt=counted)
@@ -158,7 +182,7 @@ class StudentRun:
         if spec is None:
             raise ProposalRefused(f"course {self.course.id!r} has no field {query.target!r}")
         if fresh or query.block not in self._blocks:
-            block = await self.runner.blocking(self.memory.read_block, self.course, query.block)
+            block = await self.tools.blocking(self.memory.read_block, self.course, query.block)
             self._blocks[query.block] = dict(block.values)
         current = self._blocks[query.block][query.field]
         s = self.settings
@@ -201,7 +225,7 @@ class StudentRun:
                               proposed_value=p.merged.value, reasoning=p.reasoning, confidence=CONFIDENCE,
                               source_query=p.query.question, note=p.merged.note, based_on=p.current)
                      for p in plans]
-        outcomes = await self.runner.writes.propose_many(self.memory, self.course, proposals, agent=self.task.name,
+        outcomes = await self.tools.writes.propose_many(self.memory, self.course, proposals, agent=self.task.name,
                                                          run_id=self.run_id)
         for plan, outcome in zip(plans, outcomes):
             if isinstance(outcome, StaleDiff):
@@ -215,7 +239,7 @@ class StudentRun:
     async def _propose_one(self, plan: Planned) -> Any:
         memory = self.memory
         try:
-            return await finish_even_if_cancelled(self.runner.io, lambda: memory.propose(
+            return await finish_even_if_cancelled(self.tools.io, lambda: memory.propose(
                 self.course, agent=self.task.name, run_id=self.run_id, block=plan.query.block,
                 field=plan.query.field, operation=plan.merged.operation, proposed_value=plan.merged.value,
                 reasoning=plan.reasoning, confidence=CONFIDENCE, source_query=plan.query.question,
@@ -238,7 +262,7 @@ class StudentRun:
                                            plan.merged.note)
 
     async def _write_thread(self) -> None:
-        writer = self.runner.thread_writer
+        writer = self.tools.report_writer
         report = self.report
         if writer is None or not report.queries:
             return

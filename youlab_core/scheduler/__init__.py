@@ -1,19 +1,20 @@
-"""The scheduler: evaluates due triggers, claims them atomically and hands batches to a handler (the runner)."""
+"""The scheduler: evaluates due triggers, claims them atomically, hands batches to a handler (the runner) and
+settles them. It owns claim -> run -> settle for every trigger, manual runs included."""
 
-from .guard import ensure_scheduler_started, running_scheduler, stop_process_scheduler
 from .loop import Scheduler, default_owner
+from .manual import ManualRun
 from .planner import Planner
-from .work import Claim, DueWork, Handler, UserRunsFailed
+from .work import BatchFailures, BatchOutcome, Claim, DueWork, Executed, Handler
 
 __all__ = [
+    "BatchFailures",
+    "BatchOutcome",
     "Claim",
     "DueWork",
+    "Executed",
     "Handler",
+    "ManualRun",
     "Planner",
     "Scheduler",
-    "UserRunsFailed",
     "default_owner",
-    "ensure_scheduler_started",
-    "running_scheduler",
-    "stop_process_scheduler",
 ]

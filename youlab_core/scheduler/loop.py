@@ -15,7 +15,7 @@ from typing import Any
 from ..config import Course, CourseRegistry, TaskSpec
 from ..errors import NotFound
 from ..settings import Settings
-from ..state import Activity, Completion, Retry, StateStore
+from ..state import Activity, Retry, Settlement, StateStore
 from ..triggers import (
     Clock,
     GroupResolver,
@@ -25,10 +25,12 @@ from ..triggers import (
     check_manual,
     covered_users,
     idle_due_at,
+    retry_delay,
     user_filter_allows,
 )
+from .manual import ManualRun, run_manual
 from .planner import Planner
-from .work import Claim, DueWork, Handler, UserRunsFailed
+from .work import Claim, DueWork, Executed, Handler
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,7 @@ class Scheduler:
         self.owner = owner or default_owner()
         self.reload_registry = reload_registry  # re-read changed course files every tick (`youlab scheduler`)
         self.planner = Planner(store, registry, self.settings, self.owner, group_resolver)
-        self._inflight: dict[asyncio.Task[dict[str, str]], DueWork] = {}
+        self._inflight: dict[asyncio.Task[Executed], DueWork] = {}
         self._settling: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._stop_event: asyncio.Event | None = None
@@ -154,36 +156,38 @@ class Scheduler:
             self._shutdown_done.set_result(None)
 
     # --- running one batch ---
-    def start(self, work: DueWork) -> asyncio.Task[dict[str, str]]:
-        """Run `work` in the background (the chat path uses this, so the student's reply never waits)."""
-        task = asyncio.get_running_loop().create_task(self.execute(work), name=f"youlab-{work.task}-{work.trigger}")
+    def start(self, work: DueWork, handler: Handler | None = None) -> asyncio.Task[Executed]:
+        """Run `work` in the background (the chat path uses this, so the student's reply never waits).
+        `handler` replaces the scheduler's own for this batch (a manual run's progress reporting)."""
+        task = asyncio.get_running_loop().create_task(self.execute(work, handler), name=f"youlab-{work.task}-{work.trigger}")
         self._inflight[task] = work
         task.add_done_callback(self._forget)
         return task
 
-    def _forget(self, task: asyncio.Task[dict[str, str]]) -> None:
+    def _forget(self, task: asyncio.Task[Executed]) -> None:
         self._inflight.pop(task, None)
         self._settling.discard(task)
 
-    async def execute(self, work: DueWork) -> dict[str, str]:
-        """Call the handler for a claimed batch and settle every claim; returns the failures by user id."""
+    async def execute(self, work: DueWork, handler: Handler | None = None) -> Executed:
+        """Run a claimed batch through the handler, then settle every claim: succeeded, retry later, or failed."""
         run_ids = [c.run_id for c in work.claims]
         try:
             await asyncio.to_thread(self.store.set_run_status, run_ids, "running", now=self.clock.now())
         except Exception:
             log.exception("task %r: could not mark %d run(s) running; running them anyway", work.task, len(run_ids))
         users = set(work.user_ids)
+        outcome = None
+        crashed = False
         try:
-            await self.handler(work)
-            failures: dict[str, str] = {}
-        except UserRunsFailed as exc:
-            failures = {u: e for u, e in exc.errors.items() if u in users}
+            outcome = await (handler or self.handler)(work)
+            failures = {u: e for u, e in outcome.failures().items() if u in users} if outcome is not None else {}
         except asyncio.CancelledError:
             await asyncio.shield(asyncio.to_thread(self._release, work))
             raise
         except Exception as exc:
             log.exception("task %r: handler failed for a batch of %d", work.task, len(users))
             failures = {u: f"{type(exc).__name__}: {exc}" for u in users}
+            crashed = True
         current = asyncio.current_task()
         if current is not None:
             self._settling.add(current)
@@ -194,7 +198,7 @@ class Scheduler:
             log.exception("task %r: could not record the outcome of %d run(s)", work.task, len(users))
         finally:
             self._settling.discard(current)  # type: ignore[arg-type]
-        return failures
+        return Executed(work, outcome, failures, crashed)
 
     def _release(self, work: DueWork) -> None:
         released = [c.run_id for c in work.claims if self.store.release_claim(work.task, c.user_id, c.token)]
@@ -204,16 +208,16 @@ class Scheduler:
         now = self.clock.now()
         course, task = self._lookup(work.course_id, work.task)
         acts = self.store.activities(work.course_id, work.user_ids) if course is not None else {}
-        completions: list[Completion] = []
+        completions: list[Settlement] = []
         retries: list[Retry] = []
         for claim in work.claims:
             error = failures.get(claim.user_id)
             if error is not None and claim.attempt < self.settings.run_max_attempts:
-                retry_at = now + timedelta(seconds=self.settings.retry_backoff_seconds * 2 ** (claim.attempt - 1))
+                retry_at = now + retry_delay(claim.attempt, self.settings.retry_backoff_seconds)
                 retries.append(Retry(claim.user_id, claim.token, retry_at))
                 continue
             next_due, next_kind = self._next_due(course, task, claim, acts.get(claim.user_id), now)
-            completions.append(Completion(claim.user_id, claim.token, claim.claimed_at, claim.due_at, claim.messages,
+            completions.append(Settlement(claim.user_id, claim.token, claim.claimed_at, claim.due_at, claim.messages,
                                           error is not None, next_due, next_kind))
         settled = self.store.settle_claims(work.task, completions, retries)
         by_user = {c.user_id: c for c in work.claims}
@@ -312,3 +316,7 @@ class Scheduler:
             if row is not None:
                 rows.append(row)
         return self.planner.to_work(course, task, rows)
+
+    async def run_manual(self, task_name: str, user_ids: list[str], handler: Handler | None = None) -> ManualRun:
+        """Claim, run and settle a manual run of a task for these students (see scheduler.manual)."""
+        return await run_manual(self, task_name, user_ids, handler)

@@ -1,10 +1,11 @@
-"""What the scheduler hands to the runner."""
+"""What the scheduler hands to a handler (the runner), and what the handler gives back."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,31 @@ class DueWork:
         raise KeyError(f"user {user_id!r} is not in this batch of task {self.task!r}")
 
 
-class UserRunsFailed(Exception):
-    """Raised by a handler when some students of the batch failed; the others count as succeeded."""
+class BatchOutcome(Protocol):
+    """What a handler returns for a batch it ran (the runner's `RunReport` is one)."""
 
-    def __init__(self, errors: Mapping[str, str]):
-        self.errors = dict(errors)
-        super().__init__(f"{len(self.errors)} student run(s) failed: " + "; ".join(f"{u}: {e}" for u, e in sorted(self.errors.items())))
+    def failures(self) -> Mapping[str, str]:
+        """The students of the batch whose run failed, with the reason; every other student succeeded."""
+        ...
 
 
-Handler = Callable[[DueWork], Awaitable[None]]
+class BatchFailures(dict[str, str]):
+    """The simplest BatchOutcome: a dict of failed students and their reasons (empty: all succeeded)."""
+
+    def failures(self) -> Mapping[str, str]:
+        return self
+
+
+@dataclass(frozen=True)
+class Executed:
+    """A batch the scheduler ran and settled: the handler's outcome and the failures that were recorded."""
+
+    work: DueWork
+    outcome: BatchOutcome | None
+    failures: Mapping[str, str]
+    crashed: bool = False  # the handler raised: `failures` holds its error for every student
+
+
+Handler = Callable[[DueWork], Awaitable[BatchOutcome | None]]
+"""Runs a claimed batch and returns its outcome (None: every student succeeded). It only executes: claiming and
+settling are the scheduler's. An exception fails the whole batch."""
