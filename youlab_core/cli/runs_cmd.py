@@ -1,5 +1,6 @@
-"""`youlab runs`: list run records (newest first), e.g. `youlab runs --status failed`; `--triggers` shows, per
-task, the work pending and claimed and the schedule's fires and skipped fires."""
+"""`youlab runs`: list run records (newest first) with how long each took and the tokens it used, e.g.
+`youlab runs --status failed`. `--triggers` shows, per task of the course files (and per task that only the
+state store still knows), its triggers, the work pending and claimed, and the schedule's fires and skipped fires."""
 
 from __future__ import annotations
 
@@ -7,10 +8,15 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from ..state import ClaimStore, RunRecord, RunStatus
+from ..state import ClaimStore, RunRecord, RunStatus, TaskCursor
+
+if TYPE_CHECKING:
+    from ..config import TaskSpec
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmd.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     cmd.add_argument("--json", action="store_true", help="one JSON object per line")
     cmd.add_argument("--triggers", action="store_true",
-                     help="instead of runs: per task, work pending and claimed, the next cron fire, fires and skipped fires")
+                     help="instead of runs: per task, its triggers, work pending and claimed, the next cron fire, "
+                          "fires and skipped fires")
+    cmd.add_argument("--config-dir", type=Path, default=None,
+                     help="course files for --triggers (default: $YOULAB_CONFIG_DIR or ./config)")
     cmd.add_argument("--storage-root", type=Path, default=None, help="where state.db is (default: <data dir>/youlab)")
     cmd.add_argument("--state-url", default=None, help="SQLAlchemy URL of the state store")
     cmd.set_defaults(handler=runs_command)
@@ -31,14 +40,44 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
 
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def duration_seconds(run: RunRecord) -> float | None:
+    """How long the run's last attempt took (each attempt sets `started`); None until it has finished."""
+    if run.started_at is None or run.finished_at is None:
+        return None
+    return max(0.0, (run.finished_at - run.started_at).total_seconds())
+
+
+def total_tokens(run: RunRecord) -> int | None:
+    """Tokens the run used (prompt + completion); None when the run recorded no usage."""
+    usage = run.token_usage or {}
+    if "total_tokens" in usage:
+        return int(usage["total_tokens"])
+    parts = [usage[k] for k in ("prompt_tokens", "completion_tokens") if k in usage]
+    return int(sum(parts)) if parts else None
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    whole = int(seconds)
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+
+
 def _row(run: RunRecord) -> dict[str, object]:
     return {
         "id": run.id, "task": run.task, "course": run.course_id, "user": run.user_id, "trigger": run.trigger,
-        "status": run.status, "attempts": run.attempts, "due": run.due_at.isoformat() if run.due_at else None,
-        "claimed": run.claimed_at.isoformat(), "started": run.started_at.isoformat() if run.started_at else None,
-        "finished": run.finished_at.isoformat() if run.finished_at else None, "error": run.error,
-        "thread_chat_id": run.thread_chat_id, "diffs_proposed": run.diffs_proposed, "token_usage": run.token_usage,
-        "owner": run.owner,
+        "status": run.status, "attempts": run.attempts, "due": _iso(run.due_at), "claimed": _iso(run.claimed_at),
+        "started": _iso(run.started_at), "finished": _iso(run.finished_at), "duration_seconds": duration_seconds(run),
+        "error": run.error, "thread_chat_id": run.thread_chat_id, "diffs_proposed": run.diffs_proposed,
+        "token_usage": run.token_usage, "total_tokens": total_tokens(run), "owner": run.owner,
     }
 
 
@@ -48,22 +87,84 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
 
 
-def _print_triggers(store: ClaimStore, task: str | None) -> int:
-    now = datetime.now(UTC)
-    pending = store.pending_counts(now)
+def trigger_names(task: TaskSpec) -> list[str]:
+    """The task's triggers as the course file says them, e.g. ["schedule", "after_messages=3", "manual"]."""
+    names = []
+    if task.schedule:
+        names.append("schedule")
+    if task.on_idle:
+        names.append("on_idle")
+    if task.after_messages:
+        names.append(f"after_messages={task.after_messages}")
+    if task.manual:
+        names.append("manual")
+    return names
+
+
+@dataclass(frozen=True)
+class _TaskLine:
+    task: str
+    course: str | None
+    triggers: list[str] | None  # None: the task is in the state store but in no course file read
+    due: int
+    later: int
+    claimed: int
+    cursor: TaskCursor | None
+
+    def as_json(self) -> dict[str, Any]:
+        c = self.cursor
+        return {
+            "task": self.task, "course": self.course, "triggers": self.triggers, "configured": self.triggers is not None,
+            "due": self.due, "later": self.later, "claimed": self.claimed,
+            "next_fire": _iso(c.next_fire_at) if c else None, "fires": c.fires if c else None,
+            "skipped": c.skipped_total if c else None, "last_skip": _iso(c.last_skip_at) if c else None,
+        }
+
+    def cells(self) -> tuple[str, ...]:
+        c = self.cursor
+        return (self.task, self.course or "-", ",".join(self.triggers) if self.triggers is not None else "(not configured)",
+                str(self.due), str(self.later), str(self.claimed), _when(c.next_fire_at) if c else "-",
+                str(c.fires) if c else "-", str(c.skipped_total) if c else "-", _when(c.last_skip_at) if c else "-")
+
+
+def _configured_tasks(config_dir: Path) -> dict[str, tuple[str, TaskSpec]]:
+    """Every task of the course files under `config_dir` by name, with its course id. A task that never ran
+    (one that only uses after_messages, or whose schedule was never planned) has no stored state, so the course
+    files are what lists it."""
+    from ..config import CourseRegistry
+
+    if not (config_dir / "courses").is_dir():
+        print(f"note: no course files under {config_dir / 'courses'} (--config-dir); listing only tasks with stored "
+              "state", file=sys.stderr)
+        return {}
+    registry = CourseRegistry(config_dir)
+    if registry.reload():
+        print("note: some course files have problems (`youlab config check` shows them); their tasks may be missing",
+              file=sys.stderr)
+    return {task.name: (course.id, task) for course, task in registry.tasks()}
+
+
+def _print_triggers(store: ClaimStore, task: str | None, config_dir: Path, as_json: bool) -> int:
+    configured = _configured_tasks(config_dir)
+    pending = store.pending_counts(datetime.now(UTC))
     cursors = {c.task: c for c in store.task_cursors()}
-    names = [n for n in sorted(set(pending) | set(cursors)) if task in (None, n)]
-    if not names:
-        print("no trigger state yet", file=sys.stderr)
-        return 0
-    header = ("TASK", "DUE", "LATER", "CLAIMED", "NEXT FIRE (UTC)", "FIRES", "SKIPPED", "LAST SKIP (UTC)")
-    rows = []
+    names = [n for n in sorted(set(configured) | set(pending) | set(cursors)) if task in (None, n)]
+    lines = []
     for name in names:
         due, later, claimed = pending.get(name, (0, 0, 0))
-        c = cursors.get(name)
-        rows.append((name, str(due), str(later), str(claimed), _when(c.next_fire_at) if c else "-",
-                     str(c.fires) if c else "-", str(c.skipped_total) if c else "-", _when(c.last_skip_at) if c else "-"))
-    _table(header, rows)
+        cursor = cursors.get(name)
+        course, spec = configured.get(name, (cursor.course_id if cursor else None, None))
+        lines.append(_TaskLine(name, course, trigger_names(spec) if spec else None, due, later, claimed, cursor))
+    if as_json:
+        for line in lines:
+            print(json.dumps(line.as_json(), sort_keys=True))
+        return 0
+    if not lines:
+        print("no tasks: no course file lists one and the state store has none", file=sys.stderr)
+        return 0
+    header = ("TASK", "COURSE", "TRIGGERS", "DUE", "LATER", "CLAIMED", "NEXT FIRE (UTC)", "FIRES", "SKIPPED",
+              "LAST SKIP (UTC)")
+    _table(header, [line.cells() for line in lines])
     return 0
 
 
@@ -74,11 +175,15 @@ def runs_command(args: argparse.Namespace) -> int:
     if args.limit <= 0:
         print("error: --limit must be a positive number", file=sys.stderr)
         return 2
-    settings = Settings.from_env(storage_root=args.storage_root, state_url=args.state_url or os.environ.get("YOULAB_STATE_URL") or None)
+    settings = Settings.from_env(
+        storage_root=args.storage_root,
+        state_url=args.state_url or os.environ.get("YOULAB_STATE_URL") or None,
+        config_dir=args.config_dir or os.environ.get("YOULAB_CONFIG_DIR") or None,
+    )
     store = open_store(settings)
     try:
         if args.triggers:
-            return _print_triggers(store, args.task)
+            return _print_triggers(store, args.task, Path(settings.config_dir), args.json)
         runs = store.list_runs(status=args.status, task=args.task, user_id=args.user, limit=args.limit)
     finally:
         store.close()
@@ -89,11 +194,13 @@ def runs_command(args: argparse.Namespace) -> int:
     if not runs:
         print("no runs match", file=sys.stderr)
         return 0
-    header = ("RUN", "TASK", "USER", "TRIGGER", "STATUS", "TRIES", "CLAIMED (UTC)", "FINISHED (UTC)", "DIFFS", "ERROR")
-    rows = [
-        (r.id[:8], r.task, r.user_id, r.trigger, r.status, str(r.attempts), _when(r.claimed_at), _when(r.finished_at),
-         "-" if r.diffs_proposed is None else str(r.diffs_proposed), (r.error or "").replace("\n", " ")[:80])
-        for r in runs
-    ]
+    header = ("RUN", "TASK", "USER", "TRIGGER", "STATUS", "TRIES", "CLAIMED (UTC)", "FINISHED (UTC)", "DURATION",
+              "TOKENS", "DIFFS", "ERROR")
+    rows = []
+    for r in runs:
+        tokens = total_tokens(r)
+        rows.append((r.id[:8], r.task, r.user_id, r.trigger, r.status, str(r.attempts), _when(r.claimed_at),
+                     _when(r.finished_at), format_duration(duration_seconds(r)), "-" if tokens is None else str(tokens),
+                     "-" if r.diffs_proposed is None else str(r.diffs_proposed), (r.error or "").replace("\n", " ")[:80]))
     _table(header, rows)
     return 0
