@@ -1,4 +1,8 @@
-"""Timeouts and retries for the runner's external calls (dialectic, LLM)."""
+"""Timeouts and retries for the runner's external calls (dialectic, LLM).
+
+Which failures are retried is `youlab_core.transient.is_transient` (re-exported here); this module adds the timeout,
+the attempt count and the backoff between attempts.
+"""
 
 from __future__ import annotations
 
@@ -7,49 +11,25 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from ..errors import YoulabError
+from ..transient import is_transient, retry_after_of
+
+__all__ = ["CallTimeout", "backoff_delay", "call_with_retries", "is_transient"]
+
 T = TypeVar("T")
 
-TRANSIENT_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
-
-class CallTimeout(Exception):
+class CallTimeout(YoulabError):
     """An external call took longer than its timeout (transient: it is retried)."""
 
     transient = True
 
 
-def is_transient(exc: BaseException) -> bool:
-    """Timeouts, 429 and 5xx, lost connections: worth retrying. Everything else is not."""
-    if isinstance(exc, (CallTimeout, asyncio.TimeoutError, TimeoutError, ConnectionError)):
-        return True
-    flag = getattr(exc, "transient", None)
-    if isinstance(flag, bool):
-        return flag  # LLMError, DialecticError, OpenWebUIError-like errors that say so
-    try:
-        import honcho
-
-        if isinstance(exc, (honcho.RateLimitError, honcho.ServerError, honcho.TimeoutError, honcho.ConnectionError)):
-            return True
-        if isinstance(exc, honcho.HonchoError):
-            return False
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        import httpx
-
-        if isinstance(exc, (httpx.TimeoutException, httpx.NetworkError)):
-            return True
-        if isinstance(exc, httpx.HTTPStatusError):
-            return exc.response.status_code in TRANSIENT_STATUS
-    except ImportError:  # pragma: no cover
-        pass
-    status = getattr(exc, "status", None) or getattr(exc, "status_code", None)
-    return isinstance(status, int) and (status in TRANSIENT_STATUS or status >= 500 or status == 0)
-
-
 def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | None = None) -> float:
-    """Exponential backoff with full jitter (so many students retrying do not hit the service in step)."""
-    delay = min(cap, base * (2 ** attempt))
+    """Seconds to wait before retry number `attempt` (0-based): `base` doubling per attempt, at most `cap`, then
+    jittered down to anywhere in [delay/2, delay] so many students retrying do not hit the service in step. A
+    Retry-After the service sent is honoured, up to `cap` (a cap of 0 means no cap for it)."""
+    delay = min(cap, base * 2.0 ** min(attempt, 64))  # min(): a huge attempt count must not overflow the float
     delay = random.uniform(delay / 2, delay) if delay > 0 else 0.0
     if retry_after:
         delay = max(delay, min(float(retry_after), cap if cap > 0 else float(retry_after)))
@@ -82,5 +62,5 @@ async def call_with_retries(
         except Exception as exc:
             if attempt >= retries or not is_transient(exc):
                 raise
-            await asyncio.sleep(backoff_delay(attempt, backoff, backoff_max, getattr(exc, "retry_after", None)))
+            await asyncio.sleep(backoff_delay(attempt, backoff, backoff_max, retry_after_of(exc)))
             attempt += 1
