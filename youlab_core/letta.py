@@ -26,16 +26,19 @@ from datetime import datetime
 from typing import Any
 
 from .config import Course
+from .errors import YoulabError
+from .transient import is_transient
 
 log = logging.getLogger(__name__)
 
 QUEUE = "letta"
 
 
-class LettaSyncError(Exception):
+class LettaSyncError(YoulabError):
+    """A block could not be written to Letta; `transient` when Letta may take it later (down, 429, 5xx)."""
+
     def __init__(self, message: str, *, transient: bool):
-        super().__init__(message)
-        self.transient = transient
+        super().__init__(message, transient=transient)
 
 
 def agent_name(user_id: str, course_id: str) -> str:
@@ -170,11 +173,11 @@ class LettaSync:
             raise
         except letta_client.NotFoundError as exc:
             raise LettaSyncError(f"Letta agent {name!r} has no block labelled {label!r}: {exc}", transient=False) from exc
-        except (letta_client.APIConnectionError, letta_client.RateLimitError, letta_client.InternalServerError) as exc:
+        except letta_client.APIConnectionError as exc:
             raise LettaSyncError(f"Letta unavailable: {type(exc).__name__}: {exc}", transient=True) from exc
         except letta_client.APIStatusError as exc:
-            transient = exc.status_code in (408, 409) or exc.status_code >= 500
-            raise LettaSyncError(f"Letta refused the write (HTTP {exc.status_code}): {exc}", transient=transient) from exc
+            raise LettaSyncError(f"Letta refused the write (HTTP {exc.status_code}): {exc}",
+                                 transient=is_transient(exc)) from exc
 
     def _attempt(self, record: PendingSync) -> bool:
         course = self._course(record.course_id)
@@ -249,7 +252,8 @@ class LettaSync:
                       "was full): %s",
                       record.user_id, record.course_id, record.block, record.last_error)
             return
-        transient = getattr(exc, "transient", True)
+        # Anything unexpected is kept queued like an outage: only a refusal counts toward the record turning dead.
+        transient = is_transient(exc, unknown=True)
         self.state.outbox_retry(record.ids, record.last_error, backoff, count_attempt=not transient)
         self._ensure_retrying()
 

@@ -120,6 +120,34 @@ async def test_errors_are_classified_for_retry(seeded, honcho_server):
     assert not info.value.transient
 
 
+async def test_a_conflict_is_transient_and_a_bad_request_is_not(seeded, honcho_server):
+    d = make(honcho_server, seeded)
+    honcho_server.fail_next(1, status=409, kind="chat")
+    with pytest.raises(DialecticError) as info:
+        await d.ask("u1", course(), query("all"), system="")
+    assert info.value.transient and info.value.status == 409
+    honcho_server.fail_next(1, status=400, kind="chat")
+    with pytest.raises(DialecticError) as info:
+        await d.ask("u1", course(), query("all"), system="")
+    assert not info.value.transient and info.value.status == 400
+
+
+async def test_a_chat_list_failure_is_transient_only_when_the_source_is_down(seeded, honcho_server):
+    d = make(honcho_server, seeded)
+    seeded.fail_next = 1  # the source raises ConnectionError once
+    with pytest.raises(DialecticError) as info:
+        await d.ask("u1", course(), query("recent"), system="")
+    assert info.value.transient and "could not list the student's chats" in str(info.value)
+
+    async def broken(user_id):
+        raise KeyError("chat_id")
+
+    seeded.list_chats = broken
+    with pytest.raises(DialecticError) as info:
+        await d.ask("u1", course(), query("recent"), system="")
+    assert not info.value.transient
+
+
 async def test_the_dialectic_has_its_own_timeout(seeded, honcho_server):
     honcho_server.set_latency(1.0, "chat")
     d = make(honcho_server, seeded, timeout=0.2)

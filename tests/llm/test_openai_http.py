@@ -4,8 +4,10 @@ import httpx
 import pytest
 
 from youlab_core.demo_model import MODEL_ID, DemoModelServer, JSONServer, Response, reply_for
+from youlab_core.errors import YoulabError
 from youlab_core.llm import LLMError, OpenAICompatibleLLM, Usage
 from youlab_core.prompts import merge_messages
+from youlab_core.transient import is_transient, retry_after_of
 
 CHAT = [{"role": "user", "content": "My essay is about robotics club"}]
 
@@ -99,6 +101,22 @@ async def test_dropped_connection_and_refused_connection_are_transient(llm, demo
         with pytest.raises(LLMError) as info:
             await nowhere.complete(CHAT)
     assert info.value.transient
+
+
+
+async def test_a_url_that_can_never_work_is_not_transient():
+    async with OpenAICompatibleLLM("ftp://127.0.0.1:9/v1", "", MODEL_ID) as wrong:
+        with pytest.raises(LLMError) as info:
+            await wrong.complete(CHAT)
+    assert not info.value.transient and "UnsupportedProtocol" in str(info.value)
+
+
+async def test_llm_errors_are_youlab_errors_with_retry_after(llm, demo_model):
+    demo_model.fail_next(1, status=503, retry_after=4)
+    with pytest.raises(YoulabError) as info:
+        await llm.complete(CHAT)
+    assert isinstance(info.value, LLMError) and info.value.transient and info.value.retry_after == 4.0
+    assert is_transient(info.value) and retry_after_of(info.value) == 4.0
 
 
 class _Garbage(JSONServer):

@@ -30,10 +30,8 @@ class DialecticError(YoulabError):
 
     def __init__(self, message: str, *, transient: bool = False, status: int | None = None,
                  retry_after: float | None = None):
-        super().__init__(message)
-        self.transient = transient
+        super().__init__(message, transient=transient, retry_after=retry_after)
         self.status = status
-        self.retry_after = retry_after
 
 
 class Dialectic(abc.ABC):

@@ -13,13 +13,17 @@ recency as the embedded backend); without one, from the peer's Honcho sessions, 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Course, QuerySpec, Scope, TaskSpec
+from ..transient import is_transient, retry_after_of
 from .base import Answer, Dialectic, DialecticError
 from .ids import honcho_peer_id, honcho_session_id
 from .scope import AgentThreadCheck, select_chats
 from .source import ChatSummary, MessageSource
+
+if TYPE_CHECKING:
+    import honcho
 
 
 def honcho_client(url: str, api_key: str, workspace: str, *, timeout: float, max_retries: int = 0) -> Any:
@@ -30,16 +34,10 @@ def honcho_client(url: str, api_key: str, workspace: str, *, timeout: float, max
                   max_retries=max_retries)
 
 
-def translate_honcho_error(exc: Exception, what: str) -> DialecticError:
-    """A DialecticError with `transient` set the way the runner's retry needs it."""
-    import honcho
-
-    transient = isinstance(exc, (honcho.RateLimitError, honcho.ServerError, honcho.TimeoutError,
-                                 honcho.ConnectionError))
-    status = getattr(exc, "status", None) or None
-    retry_after = getattr(exc, "retry_after", None)
-    return DialecticError(f"{what}: {type(exc).__name__}: {exc}", transient=transient, status=status,
-                          retry_after=retry_after)
+def translate_honcho_error(exc: honcho.HonchoError, what: str) -> DialecticError:
+    """A DialecticError that is transient exactly when `youlab_core.transient` says Honcho's error is."""
+    return DialecticError(f"{what}: {type(exc).__name__}: {exc}", transient=is_transient(exc),
+                          status=exc.status or None, retry_after=retry_after_of(exc))
 
 
 class HonchoDialectic(Dialectic):
@@ -136,7 +134,8 @@ class HonchoDialectic(Dialectic):
             except DialecticError:
                 raise
             except Exception as exc:
-                raise DialecticError(f"could not list the student's chats: {type(exc).__name__}: {exc}") from exc
+                raise DialecticError(f"could not list the student's chats: {type(exc).__name__}: {exc}",
+                                     transient=is_transient(exc)) from exc
             selected = select_chats(chats, course, query, task=task, chat_id=chat_id,
                                     is_agent_thread=self.is_agent_thread)
             return [c.id for c in selected]

@@ -10,6 +10,8 @@ import abc
 from dataclasses import dataclass, field
 from typing import Literal, TypedDict
 
+from ..errors import YoulabError
+
 
 class ChatMessage(TypedDict):
     role: Literal["system", "user", "assistant"]
@@ -52,16 +54,15 @@ class LLM(abc.ABC):
         """Return the model's reply. Raises `LLMError` (with `transient` set for timeouts, 429 and 5xx)."""
 
 
-class LLMError(Exception):
+class LLMError(YoulabError):
     """An LLM call failed. `transient` errors (timeouts, 429, 5xx) are worth retrying.
 
-    `retry_after`: seconds the server asked us to wait (its Retry-After header), when it said.
+    `status`: the HTTP status, when there was one. `retry_after`: seconds the server asked us to wait (its
+    Retry-After header), when it said.
     """
 
     def __init__(
         self, message: str, *, transient: bool = False, status: int | None = None, retry_after: float | None = None
     ):
-        super().__init__(message)
-        self.transient = transient
+        super().__init__(message, transient=transient, retry_after=retry_after)
         self.status = status
-        self.retry_after = retry_after

@@ -1,20 +1,18 @@
 """`OpenAICompatibleLLM`: any OpenAI-compatible chat completions endpoint over httpx.
 
-Used by the CLI, the standalone scheduler and the tests. Errors are classified for the runner's retry logic:
-timeouts, connection failures, 408/409/429 and 5xx are transient; other 4xx and malformed replies are not.
+Used by the CLI, the standalone scheduler and the tests. Errors are classified for the runner's retry logic by
+`youlab_core.transient`: timeouts, lost connections, 408/409/425/429 and 5xx are transient; other 4xx and malformed
+replies are not.
 """
 
 from __future__ import annotations
 
-import email.utils
-import time
 from typing import Any
 
 import httpx
 
+from ..transient import is_transient, parse_retry_after, transient_status
 from .base import LLM, ChatMessage, Completion, LLMError, Usage
-
-_TRANSIENT_STATUS = frozenset({408, 409, 429})
 
 
 class OpenAICompatibleLLM(LLM):
@@ -65,7 +63,8 @@ class OpenAICompatibleLLM(LLM):
         except httpx.TimeoutException as exc:
             raise LLMError(f"LLM call to {url} timed out ({type(exc).__name__})", transient=True) from exc
         except httpx.TransportError as exc:
-            raise LLMError(f"LLM call to {url} failed: {type(exc).__name__}: {exc}", transient=True) from exc
+            raise LLMError(f"LLM call to {url} failed: {type(exc).__name__}: {exc}",
+                           transient=is_transient(exc)) from exc
         if response.status_code >= 400:
             raise _http_error(url, response)
         return _parse(url, response)
@@ -83,12 +82,11 @@ class OpenAICompatibleLLM(LLM):
 
 def _http_error(url: str, response: httpx.Response) -> LLMError:
     status = response.status_code
-    transient = status in _TRANSIENT_STATUS or status >= 500
     return LLMError(
         f"LLM call to {url} failed with HTTP {status}: {_error_message(response)}",
-        transient=transient,
+        transient=transient_status(status),
         status=status,
-        retry_after=_retry_after(response.headers.get("retry-after")),
+        retry_after=parse_retry_after(response.headers.get("retry-after")),
     )
 
 
@@ -106,21 +104,6 @@ def _error_message(response: httpx.Response) -> str:
         if data.get("detail"):
             return str(data["detail"])[:300]
     return str(data)[:300]
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds: a number, or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _parse(url: str, response: httpx.Response) -> Completion:

@@ -15,6 +15,7 @@ import asyncio
 import json
 from typing import Any
 
+from ..transient import parse_retry_after, transient_status
 from .base import LLM, ChatMessage, Completion, LLMError, Usage
 
 # Marks our calls in the metadata Open WebUI passes along (its own task prompts use `task` the same way).
@@ -128,7 +129,7 @@ def exception_to_llm_error(model_id: str, exc: Exception) -> LLMError:
     if isinstance(status, int):
         return LLMError(
             f"Open WebUI model {model_id!r} failed with HTTP {status}: {detail}",
-            transient=status in (408, 409, 429) or status >= 500,
+            transient=transient_status(status),
             status=status,
         )
     return LLMError(f"Open WebUI model {model_id!r} failed: {type(exc).__name__}: {detail}")
@@ -141,14 +142,10 @@ def completion_from_result(model_id: str, result: Any) -> Completion:
         body = getattr(result, "body", b"")
         text = body.decode(errors="replace") if isinstance(body, bytes | bytearray) else str(result)
         if isinstance(status, int) and status >= 400:
-            retry = (getattr(result, "headers", None) or {}).get("retry-after")
-            try:
-                retry_after = float(retry) if retry else None
-            except ValueError:
-                retry_after = None
+            retry_after = parse_retry_after((getattr(result, "headers", None) or {}).get("retry-after"))
             raise LLMError(
                 f"Open WebUI model {model_id!r} failed with HTTP {status}: {_message(text)}",
-                transient=status in (408, 409, 429) or status >= 500,
+                transient=transient_status(status),
                 status=status,
                 retry_after=retry_after,
             )

@@ -4,7 +4,8 @@ One `OpenWebUIClient` talks as one user: a session token from `sign_in`, or an A
 `token`. Resources are grouped: `client.functions`, `client.models`, `client.users`, `client.groups`,
 `client.folders`, `client.chats`, plus `chat_completion` and the OpenAI connection settings here.
 
-Every failure raises `OpenWebUIError` with the HTTP status and Open WebUI's `detail`. Getters return None for
+Every failure raises `OpenWebUIError` with the HTTP status and Open WebUI's `detail` (transient for no answer,
+429 and 5xx, with the server's Retry-After). Getters return None for
 "does not exist" (Open WebUI answers that with 404, or for functions with 401 + "not found", see resources.py).
 
 `POST /api/v1/functions/sync` is refused here on purpose: it deletes every function not in its list.
@@ -18,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from ..transient import is_transient, parse_retry_after
 from .errors import OpenWebUIError
 from .resources import ChatsAPI, FoldersAPI, FunctionsAPI, GroupsAPI, ModelsAPI, UsersAPI
 
@@ -76,11 +78,11 @@ class OpenWebUIClient:
         try:
             response = await self._http.request(method, path, json=json, params=params, headers=self._headers())
         except httpx.HTTPError as exc:
-            raise OpenWebUIError(method, path, 0, f"{type(exc).__name__}: {exc}") from exc
+            raise _unreachable(method, path, exc) from exc
         if response.status_code in none_if:
             return None
         if response.status_code >= 400:
-            raise OpenWebUIError(method, path, response.status_code, _detail(response))
+            raise _refused(method, path, response)
         if not response.content:
             return None
         try:
@@ -147,7 +149,7 @@ class OpenWebUIClient:
             ) as response:
                 if response.status_code >= 400:
                     await response.aread()
-                    raise OpenWebUIError("POST", path, response.status_code, _detail(response))
+                    raise _refused("POST", path, response)
                 async for line in response.aiter_lines():
                     if not line.startswith("data:"):
                         continue
@@ -156,7 +158,17 @@ class OpenWebUIClient:
                         return
                     yield jsonlib.loads(data)
         except httpx.HTTPError as exc:
-            raise OpenWebUIError("POST", path, 0, f"{type(exc).__name__}: {exc}") from exc
+            raise _unreachable("POST", path, exc) from exc
+
+
+def _unreachable(method: str, path: str, exc: httpx.HTTPError) -> OpenWebUIError:
+    """Status 0: no answer (refused, timed out, dropped); transient unless it cannot pass (a bad URL scheme)."""
+    return OpenWebUIError(method, path, 0, f"{type(exc).__name__}: {exc}", transient=is_transient(exc))
+
+
+def _refused(method: str, path: str, response: httpx.Response) -> OpenWebUIError:
+    return OpenWebUIError(method, path, response.status_code, _detail(response),
+                          retry_after=parse_retry_after(response.headers.get("retry-after")))
 
 
 def _detail(response: httpx.Response) -> Any:
