@@ -9,10 +9,14 @@ requirements: youlab-core
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from youlab_core.bundle import bundle_for, stored_filter_settings
 from youlab_core.bundle import review as bundle_review
+from youlab_core.errors import UserFacingError
+
+log = logging.getLogger("youlab.review")
 
 
 class Action:
@@ -31,10 +35,14 @@ class Action:
         __event_call__: Any = None,
         __event_emitter__: Any = None,
     ) -> dict | None:
-        bundle = bundle_for(await stored_filter_settings())
+        # Open WebUI shows a plain Exception's text as is: a UserFacingError's own words, else one fixed sentence.
         try:
+            bundle = bundle_for(await stored_filter_settings())
             return await bundle_review.review(
                 bundle, __id__ or "review", body, __user__ or {}, event_call=__event_call__, event_emitter=__event_emitter__
             )
-        except (bundle_review.ReviewError, bundle_review.PermissionDenied) as exc:
+        except UserFacingError as exc:
             raise Exception(str(exc)) from None
+        except Exception:
+            log.exception("YouLab review %r failed", __id__)
+            raise Exception(bundle_review.SAVE_FAILED) from None

@@ -5,8 +5,12 @@ from __future__ import annotations
 import git
 import pytest
 
-from youlab_core.bundle.review import ReviewError, review
+from youlab_core.bundle.review import SAVE_FAILED, ReviewError, review
+from youlab_core.errors import PermissionDenied
+from youlab_core.memory import DiffClosed, StudentMemory
 from youlab_core.threads import Change, RunReport, ThreadWriter
+
+from .conftest import load_plugin
 
 
 async def make_thread(bundle, user_id: str, fields: list[tuple[str, str, str]]):
@@ -111,3 +115,74 @@ async def test_decided_changes_are_not_decided_twice(bundle_env):
     assert result["youlab"]["results"] == [f"`{changes[0].diff_id}` was already approved; nothing done."]
     with pytest.raises(ReviewError, match="not part of this report"):
         await review(bundle, "review", action_body(ref, decisions=[{"diff_id": "someone-elses", "decision": "approve"}]), {"id": "stu-1"})
+
+
+async def test_an_unexpected_failure_is_a_plain_sentence_and_its_detail_is_logged(bundle_env, monkeypatch, caplog):
+    _, bundle, _ = bundle_env
+    ref, _, _, _ = await make_thread(bundle, "stu-1", [("journey", "grader_notes", "A")])
+
+    async def broken(self, *args, **kwargs):
+        raise OSError("/srv/youlab/users/stu-1/.git/index.lock: File exists")
+
+    monkeypatch.setattr(type(bundle.writer), "rerender", broken)
+    with pytest.raises(ReviewError) as info:
+        await review(bundle, "approve_all", action_body(ref, confirm=True), {"id": "stu-1"})
+    assert str(info.value) == SAVE_FAILED and "/srv" not in str(info.value)
+    assert "index.lock" in caplog.text  # the detail is in the log, for whoever runs the server
+
+
+async def test_one_change_that_fails_does_not_stop_the_others(bundle_env, monkeypatch, caplog):
+    _, bundle, _ = bundle_env
+    ref, changes, mem, course = await make_thread(bundle, "stu-1", [("journey", "grader_notes", "A"), ("journey", "blockers", "B")])
+    real_approve = StudentMemory.approve
+
+    def approve(self, diff_id, **kwargs):
+        if diff_id == changes[0].diff_id:
+            raise RuntimeError("git exploded at /srv/youlab/users/stu-1")
+        return real_approve(self, diff_id, **kwargs)
+
+    monkeypatch.setattr(StudentMemory, "approve", approve)
+    result = await review(bundle, "approve_all", action_body(ref, confirm=True), {"id": "stu-1"})
+    assert result["youlab"]["results"] == [f"`{changes[0].diff_id}`: {SAVE_FAILED}", f"`{changes[1].diff_id}` approved."]
+    assert result["youlab"]["statuses"] == {changes[0].diff_id: "pending", changes[1].diff_id: "approved"}
+    assert "git exploded" in caplog.text
+
+
+async def test_a_change_decided_meanwhile_is_explained_in_its_own_words(bundle_env, monkeypatch):
+    _, bundle, _ = bundle_env
+    ref, changes, mem, _ = await make_thread(bundle, "stu-1", [("journey", "grader_notes", "A")])
+
+    def decided_elsewhere(self, diff_id, **kwargs):
+        raise DiffClosed("was already rejected by student:stu-1")
+
+    monkeypatch.setattr(StudentMemory, "approve", decided_elsewhere)
+    result = await review(bundle, "approve_all", action_body(ref, confirm=True), {"id": "stu-1"})
+    assert result["youlab"]["results"] == [f"`{changes[0].diff_id}` was not approved: was already rejected by student:stu-1"]
+
+
+class _FakeBundle:
+    async def start(self):
+        return None
+
+
+@pytest.mark.parametrize(("raised", "shown"), [
+    (ReviewError("This chat holds no agent report to review."), "This chat holds no agent report to review."),
+    (PermissionDenied("change x does not belong to you"), "change x does not belong to you"),
+    (RuntimeError("/srv/youlab/state.db is locked"), SAVE_FAILED),
+])
+async def test_the_plugin_shows_user_facing_text_and_hides_the_rest(monkeypatch, caplog, raised, shown):
+    plugin = load_plugin("youlab_review")
+
+    async def settings():
+        return None
+
+    async def fail(*args, **kwargs):
+        raise raised
+
+    monkeypatch.setattr(plugin, "stored_filter_settings", settings)
+    monkeypatch.setattr(plugin, "bundle_for", lambda *args, **kwargs: _FakeBundle())
+    monkeypatch.setattr(plugin.bundle_review, "review", fail)
+    with pytest.raises(Exception) as info:
+        await plugin.Action().action({"chat_id": "c"}, __user__={"id": "stu-1"}, __id__="approve_all")
+    assert type(info.value) is Exception and str(info.value) == shown
+    assert ("state.db is locked" in caplog.text) == (shown == SAVE_FAILED)

@@ -10,6 +10,9 @@ or `"youlab": {"decisions": [{"diff_id": "...", "decision": "approve" | "reject"
 
 Only the chat's owner may act, and only on diffs of their own memory that this report proposed. The memory store is
 the source of truth for each change's status; the report message is re-rendered from it after every decision.
+
+What the student reads: a `UserFacingError`'s own words (a refusal, a stale or already decided change); any other
+failure is logged with its detail and shown as `SAVE_FAILED`, never as Python exception text.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..errors import NotFound, PermissionDenied, StaleDiff
+from ..errors import NotFound, PermissionDenied, UserFacingError
 from ..threads.report import Change, RunReport, render_diff
 from .context import Bundle
 
@@ -27,10 +30,11 @@ log = logging.getLogger(__name__)
 
 EventCall = Callable[[dict[str, Any]], Awaitable[Any]] | None
 SUB_ACTIONS = ("approve_all", "reject_all", "review")
+SAVE_FAILED = "The change could not be saved; try again later."
 
 
-class ReviewError(Exception):
-    """A refusal the student sees (raised out of the action as a plain Exception)."""
+class ReviewError(UserFacingError):
+    """A refusal the student sees (the plugin raises its text out of the action as a plain Exception)."""
 
 
 def _no_browser(answer: Any) -> bool:
@@ -148,6 +152,20 @@ async def review(
     bundle: Bundle, sub: str, body: dict[str, Any], user: dict[str, Any], *, event_call: EventCall = None,
     event_emitter: Callable[[dict[str, Any]], Awaitable[Any]] | None = None,
 ) -> dict[str, Any] | None:
+    """Run one review sub-action. Raises `UserFacingError` only: a refusal in its own words, or `SAVE_FAILED`."""
+    try:
+        return await _review(bundle, sub, body, user, event_call=event_call, event_emitter=event_emitter)
+    except UserFacingError:
+        raise
+    except Exception as exc:
+        log.exception("review %r of chat %s by user %s failed", sub, body.get("chat_id"), (user or {}).get("id"))
+        raise ReviewError(SAVE_FAILED) from exc
+
+
+async def _review(
+    bundle: Bundle, sub: str, body: dict[str, Any], user: dict[str, Any], *, event_call: EventCall,
+    event_emitter: Callable[[dict[str, Any]], Awaitable[Any]] | None,
+) -> dict[str, Any] | None:
     if sub not in SUB_ACTIONS:
         raise ReviewError(f"unknown review action {sub!r} (known: {', '.join(SUB_ACTIONS)})")
     chat_id, message_id, report, (memory, course) = await _load(bundle, body, user)
@@ -172,13 +190,11 @@ async def review(
             else:
                 await asyncio.to_thread(memory.reject, diff_id, reviewer=f"student:{user_id}", note=note)
             results.append(f"`{diff_id}` {verb}d.")
-        except StaleDiff as exc:
-            results.append(f"`{diff_id}` cannot be approved: {exc}")
-        except Exception as exc:
-            if type(exc).__name__ == "DiffClosed":
-                results.append(f"`{diff_id}`: {exc}")
-            else:
-                raise
+        except UserFacingError as exc:  # stale, already decided, ...: the reason is written for the student
+            results.append(f"`{diff_id}` was not {verb}d: {exc}")
+        except Exception:  # the next change may still go through; the report shows what was saved
+            log.exception("%s of change %s for user %s failed", verb, diff_id, user_id)
+            results.append(f"`{diff_id}`: {SAVE_FAILED}")
     statuses = await asyncio.to_thread(_fresh_statuses, memory, user_id, report)
     message_id, content = await bundle.writer.rerender(chat_id, statuses)
     if event_emitter is not None and results:
