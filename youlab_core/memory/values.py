@@ -1,4 +1,5 @@
-"""Typed field values: checking a value against its field type, and encoding it for JSON (pending-diff files)."""
+"""Typed field values: checking a value against its field type, encoding it for JSON (pending-diff files), and
+comparing two values (`same_value`)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def check_value(spec: FieldSpec, value: Any, *, where: str) -> Any:
         ok = value is None or isinstance(value, datetime)
     if not ok:
         raise InvalidFieldValue(f"{where}: {value!r} is not a {ftype.value}")
-    if spec.options is not None and value not in spec.options and value not in (None, ""):
+    if spec.options is not None and value not in (None, "") and not any(same_value(value, o) for o in spec.options):
         raise InvalidFieldValue(f"{where}: {value!r} is not one of {spec.options!r}")
     if spec.max is not None:
         if ftype is FieldType.list and len(value) > spec.max:
@@ -73,7 +74,12 @@ def from_json_value(ftype: FieldType, raw: Any) -> Any:
 
 
 def same_value(a: Any, b: Any) -> bool:
-    """Equality of field values: NaN equals NaN (else a NaN field looks changed forever), True is not 1."""
+    """Equality of field values, the one comparison memory, merges and the runner use.
+
+    NaN equals NaN (with `==` a NaN field would look changed forever, and every run would propose it again).
+    A bool never equals a number (`True == 1` in Python, but a bool field set to True is not an int field set to 1).
+    Otherwise `==`: 1 equals 1.0 (an int given to a float field is the same value), lists compare item by item.
+    """
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return True
     if isinstance(a, bool) != isinstance(b, bool):
