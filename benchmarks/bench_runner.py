@@ -127,11 +127,11 @@ def _precreate(memory, registry, users: list[str]) -> None:
 
 
 async def _timed_run(runner, users: list[str]) -> float:
-    from youlab_core.manual import run_by_hand
+    from youlab_core.manual import manual_run
     from youlab_core.scheduler import Scheduler
 
     started = time.perf_counter()
-    report = await run_by_hand(Scheduler(runner.runs, runner.registry, runner.run_work, runner.settings), runner,
+    report = await manual_run(Scheduler(runner.runs, runner.registry, runner.run_work, runner.settings), runner,
                                "bench", users)
     elapsed = time.perf_counter() - started
     bad = [s.errors() for s in report.students if s.status != "succeeded"]

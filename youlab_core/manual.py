@@ -9,7 +9,7 @@ from .runner import Progress, Runner, TaskRunReport
 from .scheduler import Scheduler
 
 
-async def run_by_hand(scheduler: Scheduler, runner: Runner, task_name: str, user_ids: list[str], *,
+async def manual_run(scheduler: Scheduler, runner: Runner, task_name: str, user_ids: list[str], *,
                       progress: Progress | None = None) -> TaskRunReport:
     """Raises ManualRunRefused (`manual = false`) or NotFound (no such task). A student whose run of the task is
     already under way is reported as skipped."""

@@ -7,7 +7,7 @@ import pytest
 from youlab_core.dialectic import EmbeddedDialectic
 from youlab_core.llm import OpenAICompatibleLLM
 from youlab_core.memory import MemoryStore
-from youlab_core.manual import run_by_hand
+from youlab_core.manual import manual_run
 from youlab_core.runner import Runner, TaskRunReport
 from youlab_core.scheduler import Scheduler
 from youlab_core.settings import Settings
@@ -84,4 +84,4 @@ def make_runner(settings, registry, memory, state, llm, source):
 async def by_hand(runner: Runner, task: str, users: list[str]) -> TaskRunReport:
     """A manual run as the bundle and `youlab run` make it: the scheduler claims and settles, the runner runs."""
     scheduler = Scheduler(runner.runs, runner.registry, runner.run_work, runner.settings)  # type: ignore[arg-type]
-    return await run_by_hand(scheduler, runner, task, users)
+    return await manual_run(scheduler, runner, task, users)

@@ -16,12 +16,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..errors import ManualRunRefused, NotFound
-from ..manual import run_by_hand
+from ..install.records import REVIEW_ACTION_ID
+from ..manual import manual_run
+from ..openwebui import internals as owui
 from .context import Bundle
 
 log = logging.getLogger(__name__)
 
-REVIEW_ACTION_ID = "youlab_review"
 Emit = Callable[[dict[str, Any]], Awaitable[None]] | None
 
 _ensured: dict[str, str] = {}  # model id -> digest of the record we last made sure of (per process)
@@ -53,10 +54,6 @@ def desired_records(bundle: Bundle) -> list[dict[str, Any]]:
 async def ensure_model_records(bundle: Bundle) -> int:
     """Create or update the agent models' records in Open WebUI's database; returns how many were written.
     Idempotent: a record that already has our name, meta keys, params and grants is not touched."""
-    from open_webui.models.access_grants import AccessGrants
-    from open_webui.models.models import ModelForm, Models
-    from open_webui.models.users import Users
-
     from ..install.records import merged_form, record_changes, wanted_grants
 
     written = 0
@@ -65,22 +62,22 @@ async def ensure_model_records(bundle: Bundle) -> int:
         digest = hashlib.sha256(json.dumps(desired, sort_keys=True).encode()).hexdigest()
         if _ensured.get(desired["id"]) == digest:
             continue
-        existing_model = await Models.get_model_by_id(desired["id"])
+        existing_model = await owui.model_record(desired["id"])
         if existing_model is None:
-            owner = owner or await Users.get_super_admin_user()
+            owner = owner or await owui.super_admin()
             if owner is None:
                 return written  # no admin yet: try again on the next model list refresh
-            await Models.insert_new_model(ModelForm(**desired), owner.id)
+            await owui.insert_model_record(desired, owner.id)
             written += 1
         else:
             existing = existing_model.model_dump()
             existing["access_grants"] = [g.model_dump() for g in existing_model.access_grants]
             if record_changes(existing, desired):
-                await Models.update_model_by_id(desired["id"], ModelForm(**merged_form(existing, desired)))
+                await owui.update_model_record(desired["id"], merged_form(existing, desired))
                 written += 1
             grants = wanted_grants(existing, desired, exact=True)
             if grants is not None:
-                await AccessGrants.set_access_grants("model", desired["id"], grants)
+                await owui.set_model_grants(desired["id"], grants)
                 written += 1
         _ensured[desired["id"]] = digest
     return written
@@ -97,8 +94,6 @@ TARGETS_HELP = (
 async def resolve_targets(text: str, admin: dict[str, Any]) -> tuple[list[str] | None, list[str]]:
     """(user ids or None for `all`, problems). Words that are neither `me`, `all`, an email nor a user id are
     reported, not guessed."""
-    from open_webui.models.users import Users
-
     words = [w for w in re.split(r"[\s,;]+", text.strip()) if w]
     if any(w.lower() == "all" for w in words):
         return None, []
@@ -108,13 +103,13 @@ async def resolve_targets(text: str, admin: dict[str, Any]) -> tuple[list[str] |
         if word.lower() == "me":
             ids.append(str(admin["id"]))
         elif "@" in word:
-            found = await Users.get_user_by_email(word.lower())
+            found = await owui.user_by_email(word.lower())
             if found is None:
                 problems.append(f"no user with email {word}")
             else:
                 ids.append(found.id)
         else:
-            found = await Users.get_user_by_id(word)
+            found = await owui.user_by_id(word)
             if found is None:
                 problems.append(f"no user with id {word}")
             else:
@@ -124,12 +119,10 @@ async def resolve_targets(text: str, admin: dict[str, Any]) -> tuple[list[str] |
 
 async def all_students(task: Any) -> list[str]:
     """`all`: every user with role `user` (not pending, not admin) that the task's user_filter allows."""
-    from open_webui.models.users import Users
-
     from ..triggers import user_filter_allows
     from .groups import OpenWebUIGroups
 
-    listed = (await Users.get_users()).get("users", [])
+    listed = await owui.all_users()
     ids = [u.id for u in listed if getattr(u, "role", "") == "user"]
     groups = OpenWebUIGroups()
     if task.group_names():
@@ -183,7 +176,7 @@ async def run_by_hand(bundle: Bundle, task_name: str, user: dict[str, Any], text
     def progress(student: Any) -> None:
         log.info("manual run %s: %s %s", task.name, student.user_id, student.status)
 
-    report = await run_by_hand(parts.scheduler, parts.runner, task.name, targets, progress=progress)
+    report = await manual_run(parts.scheduler, parts.runner, task.name, targets, progress=progress)
     await status(emit, f"{task.title}: done", done=True)
     return render_summary(task.title, report, problems)
 
