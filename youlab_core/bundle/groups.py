@@ -10,6 +10,8 @@ import asyncio
 import logging
 import time
 
+from ..openwebui import internals as owui
+
 log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 60.0
@@ -38,12 +40,9 @@ class OpenWebUIGroups:
 
     async def refresh(self) -> None:
         try:
-            from open_webui.models.groups import Groups
-
             members: dict[str, set[str]] = {}
-            for group in await Groups.get_all_groups():
-                ids = await Groups.get_group_user_ids_by_id(group.id)
-                members[group.name.lower()] = set(ids or [])
+            for group in await owui.all_groups():
+                members[group.name.lower()] = set(await owui.group_user_ids(group.id))
             self._members = members
             self._fetched_at = time.monotonic()
         except Exception:

@@ -139,11 +139,10 @@ class AdminLLM(LLM):
 
 
 async def _admin_user_id() -> str:
-    from open_webui.models.users import Users
-
     from ..errors import ConfigError, ConfigIssue
+    from ..openwebui import internals as owui
 
-    admin = await Users.get_super_admin_user()
+    admin = await owui.super_admin()
     if admin is None:
         raise ConfigError([ConfigIssue("Open WebUI", "users", "there is no admin user yet; agents cannot call a model")])
     return str(admin.id)

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from ..openwebui import internals as owui
 from ..settings import Settings
 
 FILTER_ID = "youlab_filter"
@@ -48,7 +49,5 @@ def settings_from_values(values: dict[str, Any] | BaseModel | None) -> Settings:
 
 async def stored_filter_settings() -> Settings:
     """Settings from the filter's valves as stored in Open WebUI (for the Pipe and the Action)."""
-    from open_webui.models.functions import Functions
-
-    stored = await Functions.get_function_valves_by_id(FILTER_ID)
+    stored = await owui.function_valves(FILTER_ID)
     return settings_from_values(BundleValves(**{k: v for k, v in (stored or {}).items() if k in BundleValves.model_fields}))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import YoulabError
+from ..openwebui.internals import stored_plugin_content
 
 # Function ids in install order: the Action first, so the agent model records can name it in actionIds.
 PLUGIN_IDS = ("youlab_review", "youlab_agents", "youlab_filter")
@@ -81,11 +82,4 @@ def load_plugins(plugins_dir: Path | None = None) -> list[PluginFile]:
 
 def stored_content(content: str) -> str:
     """The content as Open WebUI stores it (it rewrites four legacy import prefixes on create and update)."""
-    for old, new in (
-        ("from utils", "from open_webui.utils"),
-        ("from apps", "from open_webui.apps"),
-        ("from main", "from open_webui.main"),
-        ("from config", "from open_webui.config"),
-    ):
-        content = content.replace(old, new)
-    return content
+    return stored_plugin_content(content)

@@ -1,7 +1,7 @@
 """`OpenWebUILLM`: the models the admin configured in Open WebUI, called in-process.
 
-Only usable inside a running Open WebUI (a plugin, or the scheduler loop started by one). Open WebUI is imported
-lazily, inside methods, so the library still imports without it.
+Only usable inside a running Open WebUI (a plugin, or the scheduler loop started by one). Open WebUI's internals are
+reached through youlab_core.openwebui.internals, so the library still imports without it.
 
 Why a fresh request: `generate_chat_completion` merges `request.state.metadata` into the call. Reusing the request
 that triggered us (a student's chat turn) would tie the agent's call to that chat: its chat_id would be forwarded in
@@ -15,6 +15,7 @@ import asyncio
 import json
 from typing import Any
 
+from ..openwebui import internals as owui
 from ..transient import parse_retry_after, transient_status
 from .base import LLM, ChatMessage, Completion, LLMError, Usage
 
@@ -73,9 +74,7 @@ class OpenWebUILLM(LLM):
 
     def _get_app(self) -> Any:
         if self._app is None:
-            from open_webui.main import app  # the running app: already imported inside Open WebUI
-
-            self._app = app
+            self._app = owui.running_app()
         return self._app
 
     async def complete(
@@ -98,19 +97,14 @@ class OpenWebUILLM(LLM):
         return completion_from_result(self.model_id, result)
 
     async def _call(self, messages: list[ChatMessage], *, max_tokens: int | None, temperature: float | None) -> Any:
-        from open_webui.models.users import Users
-        from open_webui.utils.chat import generate_chat_completion
-
         app = self._get_app()
-        user = await Users.get_user_by_id(self.user_id)
+        user = await owui.user_by_id(self.user_id)
         if user is None:
             raise LLMError(f"Open WebUI user {self.user_id!r} does not exist")
         request = build_request(app, user_id=self.user_id, model_id=self.model_id)
         if self.model_id not in app.state.MODELS:
             # The model list is filled lazily (first /api/models call); a background run may come first.
-            from open_webui.utils.models import get_all_models
-
-            await get_all_models(request, user=user)
+            await owui.refresh_models(request, user)
             if self.model_id not in app.state.MODELS:
                 raise LLMError(f"Open WebUI has no model {self.model_id!r} (check the model setting)")
         form_data: dict[str, Any] = {"model": self.model_id, "messages": list(messages), "stream": False}
@@ -120,7 +114,7 @@ class OpenWebUILLM(LLM):
             form_data["temperature"] = temperature
         # bypass_filter: our own calls must not pass through the student-facing filters (they would count as
         # student activity, or be refused by the read-only guard).
-        return await generate_chat_completion(request, form_data, user, bypass_filter=True)
+        return await owui.chat_completion(request, form_data, user, bypass_filter=True)
 
 
 def exception_to_llm_error(model_id: str, exc: Exception) -> LLMError:

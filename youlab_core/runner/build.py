@@ -23,9 +23,9 @@ def openwebui_db_available() -> bool:
     Only explicit environment counts (not a default ./.data that may belong to a different instance), since reading
     chats or writing threads there is only right for the Open WebUI this deployment runs.
     """
-    try:
-        import open_webui  # noqa: F401
-    except ImportError:
+    from ..openwebui import internals as owui
+
+    if not owui.installed():
         return False
     data_dir = os.environ.get("DATA_DIR")
     return bool(os.environ.get("DATABASE_URL")) or bool(data_dir and (Path(data_dir) / "webui.db").exists())

@@ -1,0 +1,295 @@
+"""The one place youlab_core touches Open WebUI's Python internals (written for Open WebUI 0.12.4).
+
+Everything that runs inside Open WebUI (the bundle, the in-process message source and LLM, run threads written into
+Open WebUI's tables) goes through the functions here; no other module imports `open_webui`
+(tests/openwebui/test_internals.py checks that, and checks every internal below against the installed Open WebUI).
+So an Open WebUI upgrade is audited here: read this list against the new version's code.
+
+`open_webui` is imported inside each function, never at module level: Open WebUI's modules read the environment
+and open the database when imported, and youlab_core must import without Open WebUI installed.
+
+Internals used (`module:attribute`; INTERNALS holds the same list for the test):
+- open_webui.models.users:Users.get_super_admin_user, Users.get_user_by_id, Users.get_user_by_email,
+  Users.get_users (a dict whose "users" are UserModel), UserModel.id, UserModel.role
+- open_webui.models.models:Models.get_model_by_id, Models.insert_new_model, Models.update_model_by_id, ModelForm,
+  ModelModel.access_grants
+- open_webui.models.access_grants:AccessGrants.set_access_grants
+- open_webui.models.groups:Groups.get_all_groups, Groups.get_group_user_ids_by_id, GroupModel.id, GroupModel.name
+- open_webui.models.functions:Functions.get_function_valves_by_id
+- open_webui.models.chats:Chats.get_chats_by_user_id (a ChatListResponse with .items), Chats.get_chat_by_id,
+  Chats.get_messages_map_by_chat_id, Chats.get_current_message_id, Chats.insert_new_chat (internal_meta=),
+  Chats.upsert_message_to_chat_by_id_and_message_id, Chats.update_chat_by_id, Chats.toggle_chat_archive_by_id,
+  ChatForm, ChatListResponse.items, the Chat table and its columns id, user_id, title, chat, meta, folder_id,
+  archived (ChatModel has the same fields, plus current_message_id and updated_at)
+- open_webui.models.folders:Folders.get_folders_by_user_id, Folders.insert_new_folder, FolderForm, the Folder
+  table and its columns id, user_id, name, meta, parent_id (FolderModel has the same fields)
+- open_webui.internal.db:get_async_db_context (a session for reading the tables directly)
+- open_webui.main:app, whose app.state.MODELS is the model list (filled lazily)
+- open_webui.utils.models:get_all_models (fills app.state.MODELS)
+- open_webui.utils.chat:generate_chat_completion (reads request.app.state, request.state.metadata and
+  request.state.direct: see youlab_core.llm.openwebui.build_request)
+- open_webui.utils.plugin:replace_imports (mirrored as text by stored_plugin_content: the installer runs outside
+  Open WebUI)
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+OPENWEBUI_VERSION = "0.12.4"
+
+INTERNALS: tuple[str, ...] = (
+    "open_webui.models.users:Users.get_super_admin_user",
+    "open_webui.models.users:Users.get_user_by_id",
+    "open_webui.models.users:Users.get_user_by_email",
+    "open_webui.models.users:Users.get_users",
+    "open_webui.models.users:UserModel.id",
+    "open_webui.models.users:UserModel.role",
+    "open_webui.models.models:Models.get_model_by_id",
+    "open_webui.models.models:Models.insert_new_model",
+    "open_webui.models.models:Models.update_model_by_id",
+    "open_webui.models.models:ModelForm",
+    "open_webui.models.models:ModelModel.access_grants",
+    "open_webui.models.access_grants:AccessGrants.set_access_grants",
+    "open_webui.models.groups:Groups.get_all_groups",
+    "open_webui.models.groups:Groups.get_group_user_ids_by_id",
+    "open_webui.models.groups:GroupModel.id",
+    "open_webui.models.groups:GroupModel.name",
+    "open_webui.models.functions:Functions.get_function_valves_by_id",
+    "open_webui.models.chats:Chats.get_chats_by_user_id",
+    "open_webui.models.chats:Chats.get_chat_by_id",
+    "open_webui.models.chats:Chats.get_messages_map_by_chat_id",
+    "open_webui.models.chats:Chats.get_current_message_id",
+    "open_webui.models.chats:Chats.insert_new_chat",
+    "open_webui.models.chats:Chats.upsert_message_to_chat_by_id_and_message_id",
+    "open_webui.models.chats:Chats.update_chat_by_id",
+    "open_webui.models.chats:Chats.toggle_chat_archive_by_id",
+    "open_webui.models.chats:ChatForm",
+    "open_webui.models.chats:ChatListResponse.items",
+    "open_webui.models.chats:Chat",
+    *(f"open_webui.models.chats:Chat.{c}" for c in ("id", "user_id", "title", "chat", "meta", "folder_id", "archived")),
+    *(f"open_webui.models.chats:ChatModel.{c}" for c in ("id", "user_id", "title", "chat", "meta", "folder_id",
+                                                          "archived", "current_message_id", "updated_at")),
+    "open_webui.models.folders:Folders.get_folders_by_user_id",
+    "open_webui.models.folders:Folders.insert_new_folder",
+    "open_webui.models.folders:FolderForm",
+    "open_webui.models.folders:Folder",
+    *(f"open_webui.models.folders:Folder.{c}" for c in ("id", "user_id", "name", "meta", "parent_id")),
+    *(f"open_webui.models.folders:FolderModel.{c}" for c in ("id", "user_id", "name", "meta", "parent_id")),
+    "open_webui.internal.db:get_async_db_context",
+    "open_webui.main:app",
+    "open_webui.utils.models:get_all_models",
+    "open_webui.utils.chat:generate_chat_completion",
+    "open_webui.utils.plugin:replace_imports",
+)
+
+
+def installed() -> bool:
+    """Whether Open WebUI is installed in this Python environment (found without importing it)."""
+    return importlib.util.find_spec("open_webui") is not None
+
+
+# Users -----------------------------------------------------------------------------------------------------------
+
+async def super_admin() -> Any:
+    """The first admin (UserModel), or None before anyone signed up."""
+    from open_webui.models.users import Users
+
+    return await Users.get_super_admin_user()
+
+
+async def user_by_id(user_id: str) -> Any:
+    from open_webui.models.users import Users
+
+    return await Users.get_user_by_id(user_id)
+
+
+async def user_by_email(email: str) -> Any:
+    from open_webui.models.users import Users
+
+    return await Users.get_user_by_email(email)
+
+
+async def all_users() -> list[Any]:
+    from open_webui.models.users import Users
+
+    return list((await Users.get_users()).get("users", []))
+
+
+# Models, access grants, groups, functions ------------------------------------------------------------------------
+
+async def model_record(model_id: str) -> Any:
+    """The model record (ModelModel, with .access_grants), or None."""
+    from open_webui.models.models import Models
+
+    return await Models.get_model_by_id(model_id)
+
+
+async def insert_model_record(form: dict[str, Any], owner_id: str) -> Any:
+    from open_webui.models.models import ModelForm, Models
+
+    return await Models.insert_new_model(ModelForm(**form), owner_id)
+
+
+async def update_model_record(model_id: str, form: dict[str, Any]) -> Any:
+    from open_webui.models.models import ModelForm, Models
+
+    return await Models.update_model_by_id(model_id, ModelForm(**form))
+
+
+async def set_model_grants(model_id: str, grants: list[dict[str, Any]]) -> Any:
+    from open_webui.models.access_grants import AccessGrants
+
+    return await AccessGrants.set_access_grants("model", model_id, grants)
+
+
+async def all_groups() -> list[Any]:
+    """Every group (GroupModel: .id, .name)."""
+    from open_webui.models.groups import Groups
+
+    return list(await Groups.get_all_groups())
+
+
+async def group_user_ids(group_id: str) -> list[str]:
+    from open_webui.models.groups import Groups
+
+    return list(await Groups.get_group_user_ids_by_id(group_id) or [])
+
+
+async def function_valves(function_id: str) -> dict[str, Any] | None:
+    """A function's stored valve values, or None."""
+    from open_webui.models.functions import Functions
+
+    return await Functions.get_function_valves_by_id(function_id)
+
+
+# Chats and folders -----------------------------------------------------------------------------------------------
+
+async def user_chats(user_id: str) -> list[Any]:
+    """The user's chats (ChatModel), archived ones included; Open WebUI leaves out its internal chats."""
+    from open_webui.models.chats import Chats
+
+    return list((await Chats.get_chats_by_user_id(user_id)).items)
+
+
+async def chat_by_id(chat_id: str) -> Any:
+    """The chat (ChatModel) or None. Open WebUI's helper returns None on database errors too: use chat_row where
+    an error must not look like a missing chat."""
+    from open_webui.models.chats import Chats
+
+    return await Chats.get_chat_by_id(chat_id)
+
+
+async def chat_messages_map(chat_id: str) -> dict[str, Any]:
+    """{message id: message} from the chat_message rows when present, else the chat's JSON history."""
+    from open_webui.models.chats import Chats
+
+    return await Chats.get_messages_map_by_chat_id(chat_id) or {}
+
+
+def current_message_id(chat_json: dict[str, Any]) -> str | None:
+    """The id of the chat's current (last shown) message, read from its JSON."""
+    from open_webui.models.chats import Chats
+
+    return Chats.get_current_message_id(chat_json)
+
+
+async def chat_row(chat_id: str) -> Any:
+    """The Chat table row or None; database errors propagate (Open WebUI's helpers would swallow them)."""
+    from open_webui.internal.db import get_async_db_context
+    from open_webui.models.chats import Chat
+
+    async with get_async_db_context() as session:
+        return await session.get(Chat, chat_id)
+
+
+async def folder_row(folder_id: str) -> Any:
+    """The Folder table row or None; database errors propagate."""
+    from open_webui.internal.db import get_async_db_context
+    from open_webui.models.folders import Folder
+
+    async with get_async_db_context() as session:
+        return await session.get(Folder, folder_id)
+
+
+async def user_folders(user_id: str) -> list[Any]:
+    from open_webui.models.folders import Folders
+
+    return list(await Folders.get_folders_by_user_id(user_id))
+
+
+async def insert_folder(user_id: str, name: str, meta: dict[str, Any]) -> Any:
+    """The new FolderModel, or None when Open WebUI refused."""
+    from open_webui.models.folders import FolderForm, Folders
+
+    return await Folders.insert_new_folder(user_id, FolderForm(name=name, meta=meta))
+
+
+async def insert_chat(chat_id: str, user_id: str, chat: dict[str, Any], *, folder_id: str | None,
+                      meta: dict[str, Any]) -> Any:
+    """The new ChatModel (its `meta` set to `meta`), or None when Open WebUI refused."""
+    from open_webui.models.chats import ChatForm, Chats
+
+    return await Chats.insert_new_chat(chat_id, user_id, ChatForm(chat=chat, folder_id=folder_id), internal_meta=meta)
+
+
+async def upsert_chat_message(chat_id: str, message_id: str, message: dict[str, Any]) -> Any:
+    """Replace one message of the chat (its JSON history and chat_message row); None when Open WebUI refused."""
+    from open_webui.models.chats import Chats
+
+    return await Chats.upsert_message_to_chat_by_id_and_message_id(chat_id, message_id, message)
+
+
+async def update_chat(chat_id: str, changes: dict[str, Any]) -> Any:
+    """Merge `changes` into the chat's JSON; None when Open WebUI refused."""
+    from open_webui.models.chats import Chats
+
+    return await Chats.update_chat_by_id(chat_id, changes)
+
+
+async def toggle_chat_archive(chat_id: str) -> Any:
+    from open_webui.models.chats import Chats
+
+    return await Chats.toggle_chat_archive_by_id(chat_id)
+
+
+# Calling models --------------------------------------------------------------------------------------------------
+
+def running_app() -> Any:
+    """Open WebUI's FastAPI app (already imported when we run inside Open WebUI)."""
+    from open_webui.main import app
+
+    return app
+
+
+async def refresh_models(request: Any, user: Any) -> None:
+    """Fill app.state.MODELS (Open WebUI fills it lazily, on the first model list request)."""
+    from open_webui.utils.models import get_all_models
+
+    await get_all_models(request, user=user)
+
+
+async def chat_completion(request: Any, form_data: dict[str, Any], user: Any, *, bypass_filter: bool) -> Any:
+    """Open WebUI's own completion call: a dict, or a Response-like object carrying an error status."""
+    from open_webui.utils.chat import generate_chat_completion
+
+    return await generate_chat_completion(request, form_data, user, bypass_filter=bypass_filter)
+
+
+# Plugin source ---------------------------------------------------------------------------------------------------
+
+# open_webui.utils.plugin.replace_imports rewrites these prefixes when a function is created or updated.
+PLUGIN_IMPORT_REWRITES: tuple[tuple[str, str], ...] = (
+    ("from utils", "from open_webui.utils"),
+    ("from apps", "from open_webui.apps"),
+    ("from main", "from open_webui.main"),
+    ("from config", "from open_webui.config"),
+)
+
+
+def stored_plugin_content(content: str) -> str:
+    """A function's source as Open WebUI stores it (so the installer can tell whether the stored copy is ours)."""
+    for old, new in PLUGIN_IMPORT_REWRITES:
+        content = content.replace(old, new)
+    return content
