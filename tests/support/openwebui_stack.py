@@ -12,14 +12,14 @@ import itertools
 import os
 import secrets
 import shutil
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from youlab_core.demo_model import DemoModelServer
-from youlab_core.install import InstallOptions, InstallReport, install
+from youlab_core.install import InstallOptions, InstallReport, install, valves_from_env
 from youlab_core.launch import (
     AdminLogin,
     ManagedProcess,
@@ -91,7 +91,11 @@ class OpenWebUIHandle:
 
 
 @contextmanager
-def running_openwebui(root: Path, *, start_timeout: float | None = None) -> Iterator[OpenWebUIHandle]:
+def running_openwebui(root: Path, *, start_timeout: float | None = None,
+                      environ: Mapping[str, str] | None = None) -> Iterator[OpenWebUIHandle]:
+    """`environ`: variables as an operator would set them for scripts/run (e.g. YOULAB_VALVE_HONCHO_URL): they
+    reach Open WebUI's environment, and YOULAB_VALVE_* become install valves, exactly as scripts/run does it."""
+    extra = dict(environ or {})
     timeout = start_timeout or float(os.environ.get("YOULAB_E2E_START_TIMEOUT", "400"))
     data_dir = root / "data"
     data_dir.mkdir(parents=True)
@@ -110,13 +114,15 @@ def running_openwebui(root: Path, *, start_timeout: float | None = None) -> Iter
         provider = demo_provider(demo.base_url)
         # The test process's own provider or valve variables must not leak into the server.
         base = {k: v for k, v in os.environ.items() if not k.startswith("YOULAB_VALVE_")}
+        base.update(extra)
         env = openwebui_env(base, data_dir=data_dir, secret_key=secrets.token_urlsafe(32), admin=admin,
                             provider=provider, config_dir=config_dir)
         port = free_port(HOST)
         url = f"http://{HOST}:{port}"
         process = start_openwebui(env=env, host=HOST, port=port, data_dir=data_dir, log_path=log_path)
         wait_until_healthy(url, process, timeout=timeout)
-        options = InstallOptions(config_dir=config_dir, valves=default_valves(config_dir, storage_root))
+        options = InstallOptions(config_dir=config_dir,
+                                 valves=default_valves(config_dir, storage_root) + valves_from_env(extra))
         prepared = asyncio.run(prepare(url, admin, provider, options, {}))
         api = SyncOpenWebUIClient(url, token=prepared.token, timeout=120.0)
         yield OpenWebUIHandle(
