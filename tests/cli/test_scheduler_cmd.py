@@ -106,3 +106,23 @@ def test_sigterm_stops_gracefully_and_releases_claims(setup: tuple[Path, str], t
         assert (again.id, again.status, again.attempts) == (run.id, "succeeded", 1)
     finally:
         store.close()
+
+
+def test_the_default_handler_refuses_without_open_webuis_database(
+    setup: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, url = setup
+    for name in ("DATA_DIR", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["scheduler", "--config-dir", str(config), "--state-url", url, "--once"]) == 2
+    err = capsys.readouterr().err
+    assert "no student could review" in err and "creates chats only for the caller" in err
+    assert "scheduler loop in every one of its processes" in err and "DATA_DIR" in err
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "empty"))
+    assert main(["scheduler", "--config-dir", str(config), "--state-url", url, "--once"]) == 2
+    assert "holds no webui.db" in capsys.readouterr().err
+    store = open_store(url=url)
+    try:
+        assert store.list_runs() == []  # refused before claiming anything: the work is still due
+    finally:
+        store.close()

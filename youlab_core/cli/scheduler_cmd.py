@@ -2,6 +2,9 @@
 
 Due work goes to the runner's handler (`youlab_core.runner.make_handler`, or `--handler MODULE:FACTORY`). SIGTERM or Ctrl-C stops it gracefully:
 running batches get `scheduler_shutdown_grace_seconds` to finish, then every claim still held is given back.
+
+With the default handler it runs only where it can write run threads (Open WebUI's DATA_DIR or DATABASE_URL in the
+environment): otherwise its runs would propose changes no student can review (see cli/openwebui_db.py).
 """
 
 from __future__ import annotations
@@ -70,12 +73,20 @@ def scheduler_command(args: argparse.Namespace) -> int:
         state_url=args.state_url,
         poll_interval_seconds=args.poll_interval,
     )
-    registry = CourseRegistry(settings.config_dir)
+    registry = CourseRegistry(settings.config_dir, last_good_dir=settings.root / "config-last-good")
     for issue in registry.reload():
         print(f"error: {issue}", file=sys.stderr)
     if not registry.courses:
         print(f"error: no usable course under {settings.config_dir}/courses/*/course.toml", file=sys.stderr)
         return 2
+    if args.handler_factory == DEFAULT_HANDLER:
+        from .openwebui_db import NO_THREADS, SCHEDULER_INSTEAD, database_configured, prepare
+
+        if not database_configured(os.environ):
+            raise YoulabError(NO_THREADS.format(
+                command="youlab scheduler without Open WebUI's database (DATA_DIR or DATABASE_URL)",
+                instead=SCHEDULER_INSTEAD))
+        prepare("youlab scheduler")
     store = open_store(settings)
     try:
         scheduler = Scheduler(store, registry, resolve_handler(args.handler_factory, settings, registry, store), settings, reload_registry=True)
