@@ -2,7 +2,10 @@
 
 Progress goes to stderr (a bar on a terminal, one line per student otherwise); the summary table (students, diffs
 proposed, failures, time) goes to stdout. Exit status: 0 when every student succeeded, 1 when any failed, 2 for
-bad input (unknown task, a task with `manual = false`, missing settings).
+bad input (unknown task, a task with `manual = false`, missing settings, no --openwebui-db).
+
+It runs only with --openwebui-db, on the Open WebUI host: the student reviews a run's changes in its run thread,
+and threads can only be written into Open WebUI's database (see cli/openwebui_db.py).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, ConfigIssue
+from ..errors import ConfigError, ConfigIssue, YoulabError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,8 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--write-processes", type=int, default=None,
                      help="worker processes for memory writes (default: runner_write_processes, 0 = threads)")
     run.add_argument("--openwebui-db", action="store_true",
-                     help="read chats from, and write run threads into, Open WebUI's own database (this process "
-                          "must have its DATA_DIR or DATABASE_URL and WEBUI_SECRET_KEY in the environment)")
+                     help="read chats from, and write run threads into, Open WebUI's own database (required: "
+                          "students review the changes in those threads; this process needs that Open WebUI's "
+                          "DATA_DIR or DATABASE_URL, and WEBUI_SECRET_KEY unless DATA_DIR holds .webui_secret_key)")
     run.add_argument("--details", action="store_true", help="print every student's questions, answers and changes")
     run.set_defaults(handler=run_command)
 
@@ -99,6 +103,8 @@ async def _run(args: argparse.Namespace) -> int:
     from ..runner import build_runner
     from ..scheduler import Scheduler
     from ..state import open_store
+    from ..triggers.manual import check_manual
+    from .openwebui_db import NO_THREADS, RUN_INSTEAD, prepare as prepare_openwebui_db
 
     settings = settings_from_args(args)
     registry = CourseRegistry(settings.config_dir)
@@ -106,6 +112,10 @@ async def _run(args: argparse.Namespace) -> int:
     for issue in issues:
         print(f"warning: {issue}", file=sys.stderr)
     course, task = registry.find_task(args.task)  # NotFound names the known tasks
+    check_manual(task)
+    if not args.openwebui_db:
+        raise YoulabError(NO_THREADS.format(command="youlab run without --openwebui-db", instead=RUN_INSTEAD))
+    prepare_openwebui_db("youlab run --openwebui-db")
     settings.root.mkdir(parents=True, exist_ok=True)
     state = open_store(settings)
     client = None
