@@ -111,8 +111,36 @@ class TestIdle:
 
 class TestAfterMessages:
     def send(self, store: SqlStateStore, scheduler: Scheduler, user: str, clock: FakeClock, chat: str = "chat-1") -> list:
-        store.record_message(user, "demo", clock.now())
-        return scheduler.claim_after_messages(user, "demo", chat)
+        # As the activity worker does: the count comes back from the write of the message.
+        count = store.record_messages([(user, "demo", clock.now())])[(user, "demo")]
+        return scheduler.claim_after_messages(user, "demo", chat, message_count=count)
+
+    async def test_replies_that_cannot_reach_the_threshold_read_nothing(self, scheduler: Scheduler,
+                                                                       store: SqlStateStore, clock: FakeClock,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+        reads: list[str] = []
+        for name in ("activity", "trigger_state"):
+            real = getattr(store, name)
+            monkeypatch.setattr(store, name, lambda *a, _real=real, _name=name: reads.append(_name) or _real(*a))
+        assert self.send(store, scheduler, "u1", clock) == []  # first check: reads, and remembers the last run (0)
+        first = len(reads)
+        assert first > 0
+        assert self.send(store, scheduler, "u1", clock) == []  # 2 of 3: no read at all
+        assert len(reads) == first
+        assert len(self.send(store, scheduler, "u1", clock)) == 1  # 3 of 3: the full check claims
+
+    async def test_a_stale_memo_never_claims_early(self, scheduler: Scheduler, store: SqlStateStore,
+                                                   handler: RecordingHandler, clock: FakeClock, settings) -> None:
+        for _ in range(2):
+            self.send(store, scheduler, "u1", clock)
+        # Another process runs the task for u1 meanwhile (its own scheduler): this one still remembers 0 runs.
+        other = Scheduler(store, scheduler.registry, handler, settings, clock=clock, owner="other")
+        store.record_message("u1", "demo", clock.now())
+        [work] = other.claim_after_messages("u1", "demo", "c")
+        await other.execute(work)  # the run saw 3 messages
+        assert self.send(store, scheduler, "u1", clock) == []  # 4: the memo says due, the full check says not
+        assert self.send(store, scheduler, "u1", clock) == []
+        assert len(self.send(store, scheduler, "u1", clock)) == 1  # 6 = 3 since the other process's run
 
     async def test_fires_at_exactly_n_and_counts_from_the_last_run(self, scheduler: Scheduler, store: SqlStateStore,
                                                                    handler: RecordingHandler, clock: FakeClock) -> None:

@@ -31,3 +31,12 @@ def test_idle_candidates_is_a_half_open_time_range_oldest_first(store: SqlStateS
     got = store.idle_candidates("c1", to_epoch(T0), to_epoch(T0 + timedelta(minutes=2)), 10)
     assert [a.user_id for a in got] == ["b", "c"]
     assert [a.user_id for a in store.idle_candidates("c1", 0.0, to_epoch(T0 + timedelta(hours=1)), 2)] == ["a", "b"]
+
+
+def test_record_messages_counts_a_batch_in_order_and_returns_each_count(store: SqlStateStore) -> None:
+    counts = store.record_messages([("u1", "c1", T0), ("u2", "c1", T0), ("u1", "c1", T0 + timedelta(minutes=1))])
+    assert counts == {("u1", "c1"): 2, ("u2", "c1"): 1}  # the count after the pair's last message of the batch
+    assert store.record_messages([]) == {}
+    assert store.record_messages([("u1", "c1", T0 + timedelta(minutes=2))]) == {("u1", "c1"): 3}
+    act = store.activity("u1", "c1")
+    assert act is not None and act.last_message_at == T0 + timedelta(minutes=2)

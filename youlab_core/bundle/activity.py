@@ -3,7 +3,7 @@ which records activity, queues the text for Honcho and claims after_messages tri
 
 Why: a state-store write commits to disk (and may be a network round trip to PostgreSQL); the student's message
 must not wait for it. One worker keeps the order of a student's messages, so the after_messages check made after
-a reply always sees the count of the message before it. Claimed work is started on the event loop it came from.
+a reply always sees the count of the message before it. Messages waiting together are written in one transaction. Claimed work is started on the event loop it came from.
 The queue is bounded (Settings.activity_queue_max); when full, a message is not counted and that is logged
 (counting fails open). What is queued but not yet written is lost if the process is killed.
 """
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from ..state import ActivityStore
 
 log = logging.getLogger(__name__)
+
+BATCH_MAX = 200  # messages written in one transaction at most
+COUNTS_KEPT = 100_000  # (student, course) counts remembered; past that the memo starts again
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,9 @@ class ActivityWorker:
         self.mirror = mirror
         self.scheduler = scheduler
         self._queue: queue.Queue[Job | None] = queue.Queue(maxsize=maxsize)
+        # The student's message count after their latest message recorded here (from the write itself): lets the
+        # after_messages check after a reply skip its reads while no threshold can be reached yet.
+        self._counts: dict[tuple[str, str], int] = {}
         self.dropped = 0
         self.failures = 0
         self._markers: dict[int, threading.Event] = {}
@@ -71,33 +77,49 @@ class ActivityWorker:
 
     def _run(self) -> None:
         while True:
-            job = self._queue.get()
-            if job is None:
+            batch = [self._queue.get()]
+            # Whatever else is waiting goes in the same transaction (a busy process writes once per batch, not
+            # once per message); the order of the messages is kept.
+            while len(batch) < BATCH_MAX:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = None in batch
+            jobs = [j for j in batch if j is not None and j.role != "marker"]
+            if jobs:
+                try:
+                    self._handle(jobs)
+                except Exception:
+                    self.failures += len(jobs)
+                    log.exception("YouLab could not record a message batch of %d; the chats were not affected", len(jobs))
+            for job in batch:
+                if job is not None and job.role == "marker":
+                    event = self._markers.pop(id(job), None)
+                    if event is not None:
+                        event.set()
+            if stop:
                 return
-            if job.role == "marker":
-                event = self._markers.pop(id(job), None)
-                if event is not None:
-                    event.set()
-                continue
-            try:
-                self._handle(job)
-            except Exception:
-                self.failures += 1
-                log.exception("YouLab could not record a message of user %s; the chat was not affected", job.user_id)
 
-    def _handle(self, job: Job) -> None:
-        if job.role == "user":
-            for course_id in job.course_ids:
-                self.store.record_message(job.user_id, course_id, job.at)
+    def _handle(self, jobs: list[Job]) -> None:
+        counts = self.store.record_messages([(j.user_id, c, j.at) for j in jobs if j.role == "user" for c in j.course_ids])
+        self._counts.update(counts)
+        if len(self._counts) > COUNTS_KEPT:
+            self._counts.clear()  # a cache: an unknown count only means a full check
         mirror = self.mirror
-        if mirror is not None and job.chat_id and job.text:
-            mirror.enqueue(job.user_id, job.chat_id, job.role, job.text, at=job.at)
+        if mirror is not None:
+            for job in jobs:
+                if job.chat_id and job.text:
+                    mirror.enqueue(job.user_id, job.chat_id, job.role, job.text, at=job.at)
         scheduler = self.scheduler
-        if job.role == "assistant" and job.loop is not None:
-            if scheduler is None:
-                return  # the agents cannot run with these settings: the bundle logged why once
+        if scheduler is None:
+            return  # the agents cannot run with these settings: the bundle logged why once
+        for job in jobs:
+            if job.role != "assistant" or job.loop is None:
+                continue
             for course_id in job.course_ids:
-                for work in scheduler.claim_after_messages(job.user_id, course_id, job.chat_id):
+                count = self._counts.get((job.user_id, course_id))
+                for work in scheduler.claim_after_messages(job.user_id, course_id, job.chat_id, message_count=count):
                     log.info("after_messages: starting %s for %s (course %s)", work.task, job.user_id, course_id)
                     job.loop.call_soon_threadsafe(scheduler.start, work)
 

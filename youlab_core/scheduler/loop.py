@@ -35,6 +35,9 @@ from .work import Claim, DueWork, Executed, Handler
 log = logging.getLogger(__name__)
 
 
+RUNS_AT_KEPT = 100_000  # remembered (task, student) last-run counts; past that the memo starts again
+
+
 def default_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -62,6 +65,7 @@ class Scheduler:
         self.reload_registry = reload_registry  # re-read changed course files every tick (`youlab scheduler`)
         self.planner = Planner(store, registry, self.settings, self.owner, group_resolver)
         self._inflight: dict[asyncio.Task[Executed], DueWork] = {}
+        self._runs_at: dict[tuple[str, str], int] = {}  # (task, student) -> message count at the last run, as last read
         self._settling: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._stop_event: asyncio.Event | None = None
@@ -260,32 +264,44 @@ class Scheduler:
         return min(candidates) if candidates else (None, None)
 
     # --- the chat path and manual runs ---
-    def claim_after_messages(self, user_id: str, course_id: str, chat_id: str | None = None) -> list[DueWork]:
+    def claim_after_messages(self, user_id: str, course_id: str, chat_id: str | None = None, *,
+                             message_count: int | None = None) -> list[DueWork]:
         """After a student's message was recorded: claim this student's after_messages work that is now due.
-        A few indexed reads, and one write only when something is due. Start the result with `start()`."""
+        A few indexed reads, and one write only when something is due. Start the result with `start()`.
+
+        `message_count`: the student's count as the write of their message returned it. With it, and the count at
+        each task's last run remembered from an earlier check, a reply that cannot reach any threshold costs no
+        read at all. The remembered count only grows in the store, so a stale one can only cause a full check."""
         try:
             course = self.registry.course(course_id)
         except NotFound:
             return []
-        tasks = [t for t in course.tasks if t.after_messages]
+        tasks = [t for t in course.tasks if t.after_messages and user_filter_allows(t, user_id, self.resolver)]
         if not tasks:
+            return []
+        if message_count is not None and all(
+            (task.name, user_id) in self._runs_at and not after_messages_due(
+                message_count, self._runs_at[(task.name, user_id)], task.after_messages or 0)
+            for task in tasks
+        ):
             return []
         act = self.store.activity(user_id, course_id)
         if act is None:
             return []
         now = self.clock.now()
         works: list[DueWork] = []
+        if len(self._runs_at) > RUNS_AT_KEPT:
+            self._runs_at.clear()
         for task in tasks:
             assert task.after_messages
-            if not user_filter_allows(task, user_id, self.resolver):
-                continue
             state = self.store.trigger_state(task.name, user_id)
+            self._runs_at[(task.name, user_id)] = state.messages_at_last_run if state else 0
             if not after_messages_due(act.message_count, state.messages_at_last_run if state else 0, task.after_messages):
                 continue
             if state and state.claim_owner and state.claim_expires_at and state.claim_expires_at > now:
                 continue  # running now; its completion re-checks the count
             if state and state.attempts > 0 and state.next_due_at and state.next_due_at > now:
-                continue  # a failed run waits for its retry time; more messages do not skip the backoff
+                continue  # waits for its retry (the store refuses it too; this saves the write)
             row = self.store.claim_user(
                 task.name, course_id, user_id, TriggerKind.after_messages.value, self.owner, now,
                 self.settings.claim_lease_seconds, messages=act.message_count, chat_id=chat_id,

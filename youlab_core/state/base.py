@@ -37,6 +37,10 @@ class ActivityStore(ABC):
         """Count one student message in a course: a single upsert."""
 
     @abstractmethod
+    def record_messages(self, messages: Sequence[tuple[str, str, datetime]]) -> dict[tuple[str, str], int]:
+        """Count several (user, course, time) messages in one transaction; returns each pair's count after it."""
+
+    @abstractmethod
     def activity(self, user_id: str, course_id: str) -> Activity | None: ...
 
     @abstractmethod
