@@ -49,5 +49,5 @@ class Pipe:
             return bundle_agents.task_answer(str(__task__), bundle.agent_name(task_name) or task_name)
         try:
             return await bundle_agents.run_by_hand(bundle, task_name, __user__ or {}, last_message(body, "user"), __event_emitter__)
-        except (PermissionError, bundle_agents.ManualRunRefused) as exc:
+        except bundle_agents.UserFacingError as exc:
             raise Exception(str(exc)) from None

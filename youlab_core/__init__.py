@@ -13,6 +13,7 @@ from .errors import (
     PermissionDenied,
     ProposalRefused,
     StaleDiff,
+    UserFacingError,
     YoulabError,
 )
 from .settings import Settings
@@ -32,6 +33,7 @@ __all__ = [
     "Settings",
     "StaleDiff",
     "TaskSpec",
+    "UserFacingError",
     "YoulabError",
     "load_course",
 ]

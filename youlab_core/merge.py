@@ -10,22 +10,18 @@ Each returns None when there is nothing to propose (an empty insight, or a resul
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .config import FieldSpec, FieldType, MergeStrategy
 from .errors import ProposalRefused
 from .llm.base import LLM
+from .memory.values import same_value
 from .prompts import merge_messages
-
-if TYPE_CHECKING:
-    from .config import Course, QuerySpec
-    from .memory import PendingDiff, StudentMemory
 
 
 @dataclass(frozen=True)
@@ -35,12 +31,6 @@ class MergeResult:
     note: str = ""  # what the student should know beyond the value itself (e.g. dropped items)
     dropped: tuple[str, ...] = ()
     model: str = ""  # the LLM that merged (llm_diff)
-
-
-def _equal(a: Any, b: Any) -> bool:
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    return isinstance(a, bool) == isinstance(b, bool) and a == b
 
 
 def _shown(items: tuple[str, ...] | list[str]) -> str:
@@ -175,7 +165,7 @@ def replace(spec: FieldSpec, current: Any, insight: str, *, field_name: str) -> 
     if not insight.strip():
         return None
     value, dropped = coerce(spec, insight, field_name=field_name)
-    if _equal(value, current):
+    if same_value(value, current):
         return None
     return MergeResult(value, MergeStrategy.replace, _dropped_note(dropped, spec, "item"), dropped)
 
@@ -210,7 +200,7 @@ async def llm_diff(
     if not merged:
         return None  # the model declined: nothing to propose
     value, dropped = coerce(spec, merged, field_name=field_name)
-    if _equal(value, current):
+    if same_value(value, current):
         return None
     return MergeResult(value, MergeStrategy.llm_diff, _dropped_note(dropped, spec, "item"), dropped, completion.model)
 
@@ -234,44 +224,3 @@ async def merge_insight(
         return replace(spec, current, insight, field_name=field_name)
     return await llm_diff(spec, current, insight, llm=llm, field_name=field_name, timeout=timeout)
 
-
-async def propose_insight(
-    memory: StudentMemory,
-    course: Course,
-    query: QuerySpec,
-    insight: str,
-    *,
-    llm: LLM | None,
-    agent: str,
-    run_id: str,
-    reasoning: str,
-    confidence: str = "medium",
-    timeout: float | None = None,
-) -> PendingDiff | None:
-    """Read the target field, merge the insight with the query's strategy, and propose the result.
-
-    The proposal is tied to the value the merge started from: if the field changes meanwhile, StaleDiff is raised
-    (run it again) rather than showing the student a "before" that is no longer true."""
-    spec = course.field_spec(query.block, query.field)
-    if spec is None:
-        raise ProposalRefused(f"course {course.id!r} has no field {query.target!r}")
-    current = await asyncio.to_thread(memory.read_field, course, query.block, query.field)
-    result = await merge_insight(query.merge, spec, current, insight, llm=llm, field_name=query.field, timeout=timeout)
-    if result is None:
-        return None
-    return await asyncio.to_thread(
-        lambda: memory.propose(
-            course,
-            agent=agent,
-            run_id=run_id,
-            block=query.block,
-            field=query.field,
-            operation=result.operation,
-            proposed_value=result.value,
-            reasoning=reasoning,
-            confidence=confidence,
-            source_query=query.question,
-            note=result.note,
-            based_on=current,
-        )
-    )

@@ -9,6 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from youlab_core.errors import PermissionDenied
+
 from youlab_core.bundle import agents
 from youlab_core.runner.report import TaskRunReport, StudentReport
 
@@ -102,7 +104,7 @@ def test_open_webui_tasks_get_an_answer_without_a_run():
 
 async def test_non_admins_are_refused(bundle_env):
     _, bundle, _ = bundle_env
-    with pytest.raises(PermissionError, match="only an administrator"):
+    with pytest.raises(PermissionDenied, match="only an administrator"):
         await agents.run_by_hand(bundle, "progression-grader", {"id": "stu-1", "role": "user"}, "me", None)
 
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..errors import ManualRunRefused, NotFound
+from ..errors import ManualRunRefused, NotFound, PermissionDenied, UserFacingError
 from ..install.records import REVIEW_ACTION_ID
 from ..manual import manual_run
 from ..openwebui import internals as owui
@@ -150,9 +150,10 @@ def task_answer(task_kind: str, title: str) -> str:
 
 
 async def run_by_hand(bundle: Bundle, task_name: str, user: dict[str, Any], text: str, emit: Emit) -> str:
-    """An admin's manual run. Raises PermissionError for anyone else (the caller turns it into the refusal)."""
+    """An admin's manual run. Raises a UserFacingError (PermissionDenied for anyone else, ManualRunRefused for a
+    task with `manual = false`): the plugin shows its text as the refusal."""
     if (user or {}).get("role") != "admin":
-        raise PermissionError(
+        raise PermissionDenied(
             "Background agents run on their own; only an administrator can run one by hand. "
             "Your agent's reports appear in its folder in your chat list."
         )

@@ -18,14 +18,13 @@ import asyncio
 import logging
 import os
 import socket
-import sys
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
+from ..transient import is_transient
 from .honcho import close_honcho_client, honcho_client
 from .ids import TUTOR_PEER_ID, honcho_peer_id, honcho_session_id
 
@@ -280,15 +279,7 @@ class HonchoMirror:
 
 
 def _transient(exc: Exception) -> bool:
-    try:
-        import honcho
-    except ImportError:  # pragma: no cover - honcho-ai is a dependency
-        return True
-    if isinstance(exc, (honcho.RateLimitError, honcho.ServerError, honcho.TimeoutError, honcho.ConnectionError)):
-        return True
-    if isinstance(exc, honcho.APIError):
-        return exc.status in (408, 409)
-    return not isinstance(exc, honcho.HonchoError)  # anything unexpected: keep the messages and try again
+    return is_transient(exc, unknown=True)  # anything unexpected: keep the messages and try again
 
 
 class _Waiting:
@@ -333,28 +324,3 @@ def _parse_time(value: Any) -> datetime | None:
         return datetime.fromisoformat(str(value))
     except ValueError:
         return None
-
-
-_REGISTRY_KEY = "youlab_core._honcho_mirror_singleton"
-
-
-def ensure_mirror_started(factory: Callable[[], HonchoMirror]) -> HonchoMirror:
-    """One mirror worker per process, surviving Open WebUI re-executing plugin modules.
-
-    Starts the worker when called with a running event loop; otherwise the caller starts it later with `start()`.
-    """
-    holder = sys.modules.get(_REGISTRY_KEY)
-    mirror = getattr(holder, "mirror", None)
-    if mirror is None:
-        import types
-
-        holder = types.ModuleType(_REGISTRY_KEY)
-        mirror = factory()
-        holder.mirror = mirror  # type: ignore[attr-defined]
-        sys.modules[_REGISTRY_KEY] = holder
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return mirror
-    mirror.start()
-    return mirror

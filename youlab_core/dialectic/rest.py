@@ -58,5 +58,5 @@ class RestMessageSource(MessageSource):
         try:
             return await self.client.request("GET", path, **kwargs)
         except OpenWebUIError as exc:
-            transient = exc.status == 0 or exc.status in (408, 429) or exc.status >= 500
-            raise DialecticError(str(exc), transient=transient, status=exc.status or None) from exc
+            raise DialecticError(str(exc), transient=exc.transient, status=exc.status or None,
+                                 retry_after=exc.retry_after) from exc

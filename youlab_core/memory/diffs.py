@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Any, Protocol
 
 from ..config import Course, FieldType, MergeStrategy
-from ..errors import YoulabError
+from ..errors import UserFacingError
 from .values import from_json_value, to_json_value
 
 DIFFS_DIR = "pending_diffs"
@@ -36,7 +36,7 @@ class Confidence(str, Enum):
     high = "high"
 
 
-class DiffClosed(YoulabError):
+class DiffClosed(UserFacingError):
     """An approve or reject of a diff that was already decided (the message says how and when)."""
 
 
