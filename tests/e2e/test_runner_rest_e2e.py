@@ -69,13 +69,11 @@ async def test_rest_source_reads_only_course_chats_on_the_current_branch(openweb
             ("user", "I want blunt feedback.")]
         assert await source.messages(user["id"], foreign["id"]) == []
 
-    # `youlab run` over REST, with its own storage (the server's own scheduler keeps its state to itself).
+    # `youlab run` over REST alone is refused: it could not write the run thread the student reviews changes in.
     storage = tmp_path / "cli-root"
     code = await asyncio.to_thread(main, ["run", TASK, "--user", user["id"], "--config-dir", str(openwebui.config_dir),
                  "--storage-root", str(storage), "--openwebui-url", openwebui.url,
                  "--openwebui-api-key", openwebui.admin_token, "--llm-base-url", openwebui.demo.base_url,
                  "--llm-model", "youlab-demo"])
-    assert code == 0
-    diffs = MemoryStore(storage / "users").student(user["id"]).list_diffs(status="pending")
-    assert diffs, "the run over REST proposed nothing"
-    assert not any("Someone else" in str(d.proposed_value) or "regenerated" in str(d.proposed_value) for d in diffs)
+    assert code == 2
+    assert not MemoryStore(storage / "users").student(user["id"]).list_diffs(status="pending")

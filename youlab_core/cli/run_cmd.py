@@ -100,6 +100,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace) -> int:
     from ..config import CourseRegistry
+    from ..manual import manual_run
     from ..runner import build_runner
     from ..scheduler import Scheduler
     from ..state import open_store
@@ -107,7 +108,7 @@ async def _run(args: argparse.Namespace) -> int:
     from .openwebui_db import NO_THREADS, RUN_INSTEAD, prepare as prepare_openwebui_db
 
     settings = settings_from_args(args)
-    registry = CourseRegistry(settings.config_dir)
+    registry = CourseRegistry(settings.config_dir, last_good_dir=settings.root / "config-last-good")
     issues = registry.reload()
     for issue in issues:
         print(f"warning: {issue}", file=sys.stderr)
@@ -129,9 +130,9 @@ async def _run(args: argparse.Namespace) -> int:
                                                "reading students' chats over REST needs an admin API key")])
             client = OpenWebUIClient(settings.openwebui_url, token=key, timeout=settings.call_timeout_seconds)
         runner = build_runner(settings, registry, state, rest_client=client, use_openwebui_db=args.openwebui_db)
+        scheduler = Scheduler(state, registry, runner.run_work, settings)
         if args.all:
-            students = await asyncio.to_thread(
-                Scheduler(state, registry, runner.handler, settings).covered_students, task.name)
+            students = await asyncio.to_thread(scheduler.covered_students, task.name)
         else:
             students = list(dict.fromkeys(args.users))
         if not students:
@@ -140,7 +141,7 @@ async def _run(args: argparse.Namespace) -> int:
             return 0
         print(f"running {task.name!r} ({course.id}) for {len(students)} student(s), "
               f"{settings.runner_concurrency} at a time", file=sys.stderr)
-        report = await runner.run(task.name, students, "manual", progress=ProgressBar(len(students)))
+        report = await manual_run(scheduler, runner, task.name, students, progress=ProgressBar(len(students)))
         print(report.render(details=args.details))
         await runner.aclose()
         return 1 if report.failed else 0

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
@@ -45,16 +45,33 @@ class ReportWriter(Protocol):
     async def write(self, user_id: str, course: Course, task: TaskSpec, report: StudentReport) -> str | None: ...
 
 
-class ClaimedBatch(Protocol):
-    """What the runner reads of a claimed batch (the scheduler's `DueWork`)."""
-
-    task: str
-    course_id: str
-    trigger: str
-    chat_id: str | None
+class ClaimedStudent(Protocol):
+    """What the runner reads of one claimed student (the scheduler's `Claim`)."""
 
     @property
-    def claims(self) -> tuple[Any, ...]: ...
+    def user_id(self) -> str: ...
+
+    @property
+    def run_id(self) -> str: ...
+
+
+class ClaimedBatch(Protocol):
+    """What the runner reads of a claimed batch (the scheduler's `DueWork`): read-only, as the scheduler made it."""
+
+    @property
+    def task(self) -> str: ...
+
+    @property
+    def course_id(self) -> str: ...
+
+    @property
+    def trigger(self) -> str: ...
+
+    @property
+    def chat_id(self) -> str | None: ...
+
+    @property
+    def claims(self) -> Sequence[ClaimedStudent]: ...
 
 
 def now_utc() -> datetime:
@@ -93,7 +110,7 @@ class Runner:
                                                      error=f"course {course.id!r} has no task {work.task!r} any more"))
             return report
 
-        async def one(claim: Any) -> StudentReport:
+        async def one(claim: ClaimedStudent) -> StudentReport:
             async with self._slots:
                 result = await self.run_student(course, task, claim.user_id, claim.run_id, work.trigger,
                                                 chat_id=work.chat_id)
