@@ -8,7 +8,7 @@ import pytest
 from youlab_core.bundle.review import SAVE_FAILED, ReviewError, review
 from youlab_core.errors import PermissionDenied
 from youlab_core.memory import DiffClosed, StudentMemory
-from youlab_core.threads import Change, RunReport, ThreadWriter
+from youlab_core.threads import Change, ThreadReport, ThreadWriter
 
 from .conftest import load_plugin
 
@@ -21,7 +21,7 @@ async def make_thread(bundle, user_id: str, fields: list[tuple[str, str, str]]):
         diff = mem.propose(course, agent="progression-grader", run_id="run-1", block=block, field=field, operation="replace",
                            proposed_value=value, reasoning="from the chat", confidence="high", source_query="q")
         changes.append(Change(diff.id, f"{block}.{field}", str(diff.current_value), value, merge="replace"))
-    report = RunReport("progression-grader", "Progression Grader", "college-essay", "run-1", "2026-11-24T00:00:00+00:00", changes=changes)
+    report = ThreadReport("progression-grader", "Progression Grader", "college-essay", "run-1", "2026-11-24T00:00:00+00:00", changes=changes)
     ref = await ThreadWriter(bundle.backend, bundle.state).write_run(user_id, report)
     return ref, changes, mem, course
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from youlab_core.state import open_store
-from youlab_core.threads import Change, Finding, MemoryChats, RunReport, ThreadWriter
+from youlab_core.threads import Change, Finding, MemoryChats, ThreadReport, ThreadWriter
 
 
 @pytest.fixture
@@ -26,8 +26,8 @@ def writer(chats: MemoryChats, state) -> ThreadWriter:
     return ThreadWriter(chats, state, now=lambda: datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc))
 
 
-def make_report(run_id: str = "run-1", *, changes: int = 2) -> RunReport:
-    return RunReport(
+def make_report(run_id: str = "run-1", *, changes: int = 2) -> ThreadReport:
+    return ThreadReport(
         task="progression-grader",
         agent="Progression Grader",
         course="college-essay",

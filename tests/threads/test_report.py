@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from youlab_core.threads import Change, RunReport, render_diff, render_report, thread_title
+from youlab_core.threads import Change, ThreadReport, render_diff, render_report, thread_title
 from youlab_core.threads.model import ChatRecord
 
 from .conftest import make_report
@@ -36,7 +36,7 @@ def test_decisions_rerender_statuses_and_notes():
 
 def test_round_trip_through_dict():
     report = make_report()
-    assert RunReport.from_dict(report.to_dict()) == report
+    assert ThreadReport.from_dict(report.to_dict()) == report
 
 
 def test_diff_fence_survives_backticks_in_content():

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..errors import NotFound, PermissionDenied, UserFacingError
-from ..threads.report import Change, RunReport, render_diff
+from ..threads.report import Change, ThreadReport, render_diff
 from .context import Bundle
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def _status_value(diff: Any) -> str:
     return str(getattr(status, "value", status))
 
 
-async def _load(bundle: Bundle, body: dict[str, Any], user: dict[str, Any]) -> tuple[str, str, RunReport, Any]:
+async def _load(bundle: Bundle, body: dict[str, Any], user: dict[str, Any]) -> tuple[str, str, ThreadReport, Any]:
     chat_id = str(body.get("chat_id") or "")
     user_id = str((user or {}).get("id") or "")
     chat = await bundle.backend.get_chat(chat_id) if chat_id else None
@@ -74,7 +74,7 @@ async def _load(bundle: Bundle, body: dict[str, Any], user: dict[str, Any]) -> t
     return chat_id, message_id, report, (memory, course)
 
 
-def _fresh_statuses(memory: Any, user_id: str, report: RunReport) -> dict[str, tuple[str, str]]:
+def _fresh_statuses(memory: Any, user_id: str, report: ThreadReport) -> dict[str, tuple[str, str]]:
     out: dict[str, tuple[str, str]] = {}
     for change in report.changes:
         try:

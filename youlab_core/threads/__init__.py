@@ -16,7 +16,7 @@ from .model import (
     thread_title,
 )
 from .openwebui import OpenWebUIChats
-from .report import Change, Finding, RunReport, render_diff, render_report
+from .report import Change, Finding, ThreadReport, render_diff, render_report
 from .writer import ThreadWriter, report_chat_json
 
 __all__ = [
@@ -32,8 +32,8 @@ __all__ = [
     "FolderRecord",
     "MemoryChats",
     "OpenWebUIChats",
-    "RunReport",
     "ThreadRef",
+    "ThreadReport",
     "ThreadWriter",
     "agent_model_id",
     "folder_meta",

@@ -1,4 +1,4 @@
-"""The run report: the structured record of one agent run and its Markdown rendering.
+"""`ThreadReport`: the structured record of one agent run shown in a student's run thread, and its Markdown rendering.
 
 The structure is stored in the thread's chat JSON (`chat["youlab_report"]`), so the message can be re-rendered
 when the student approves or rejects a change without asking the runner again.
@@ -46,7 +46,7 @@ class Change:
 
 
 @dataclass(frozen=True)
-class RunReport:
+class ThreadReport:
     task: str
     agent: str  # display name
     course: str
@@ -60,7 +60,7 @@ class RunReport:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunReport:
+    def from_dict(cls, data: dict[str, Any]) -> ThreadReport:
         return cls(
             task=str(data["task"]),
             agent=str(data["agent"]),
@@ -72,7 +72,7 @@ class RunReport:
             problems=[str(p) for p in data.get("problems", [])],
         )
 
-    def with_decisions(self, decisions: dict[str, tuple[str, str]]) -> RunReport:
+    def with_decisions(self, decisions: dict[str, tuple[str, str]]) -> ThreadReport:
         """A copy with `diff_id -> (status, note)` applied."""
         changes = [
             replace(c, status=decisions[c.diff_id][0], note=decisions[c.diff_id][1] or c.note) if c.diff_id in decisions else c
@@ -112,7 +112,7 @@ def render_diff(before: str, after: str) -> str:
     return f"{fence}diff\n{body}\n{fence}"
 
 
-def render_report(report: RunReport) -> str:
+def render_report(report: ThreadReport) -> str:
     out: list[str] = [f"## {report.agent}: run of {report.created_at[:10]}", ""]
     if report.findings:
         out += ["### What I asked and learned", ""]

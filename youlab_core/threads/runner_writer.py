@@ -1,4 +1,4 @@
-"""The runner's `ThreadWriter` protocol on top of `ThreadWriter`: turns a runner StudentReport into a RunReport.
+"""The runner's `ThreadWriter` protocol on top of `ThreadWriter`: turns a runner StudentReport into a ThreadReport.
 
 Read duck-typed (runner.StudentReport / QueryReport / ProposedChange field names), so this module does not import
 the runner and the runner does not import Open WebUI.
@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .model import ThreadRef
-from .report import Change, Finding, RunReport
+from .report import Change, Finding, ThreadReport
 from .writer import ThreadWriter
 
 
@@ -31,7 +31,7 @@ def _value(obj: Any) -> str:
     return str(getattr(obj, "value", obj))
 
 
-def run_report_from_student_report(course: Any, task: Any, report: Any) -> RunReport:
+def run_report_from_student_report(course: Any, task: Any, report: Any) -> ThreadReport:
     findings: list[Finding] = []
     changes: list[Change] = []
     problems: list[str] = []
@@ -56,7 +56,7 @@ def run_report_from_student_report(course: Any, task: Any, report: Any) -> RunRe
     if getattr(report, "error", ""):
         problems.append(str(report.error))
     started = getattr(report, "started_at", None) or datetime.now(timezone.utc)
-    return RunReport(
+    return ThreadReport(
         task=task.name, agent=task.title, course=course.id, run_id=str(getattr(report, "run_id", "")),
         created_at=started.isoformat() if isinstance(started, datetime) else str(started),
         findings=findings, changes=changes, problems=problems,

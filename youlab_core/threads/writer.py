@@ -23,7 +23,7 @@ from .model import (
     folder_meta,
     thread_title,
 )
-from .report import RunReport, render_report
+from .report import ThreadReport, render_report
 
 if TYPE_CHECKING:  # annotations only: importing the threads does not load the state package (SQLAlchemy)
     from ..state import ThreadRegistry
@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # annotations only: importing the threads does not load the s
 log = logging.getLogger(__name__)
 
 
-def report_chat_json(report: RunReport, *, title: str, message_id: str, now: float | None = None) -> dict[str, Any]:
+def report_chat_json(report: ThreadReport, *, title: str, message_id: str, now: float | None = None) -> dict[str, Any]:
     """Open WebUI's chat JSON for a thread holding one assistant message (the report) by the agent model."""
     ts = int(now if now is not None else time.time())
     model = agent_model_id(report.task)
@@ -100,7 +100,7 @@ class ThreadWriter:
                 name = f"{agent_name} ({suffix})" if suffix > 2 else f"{agent_name} (agent)"
             return await self.backend.create_folder(user_id, name, folder_meta(task, course_id))
 
-    async def write_run(self, user_id: str, report: RunReport) -> ThreadRef:
+    async def write_run(self, user_id: str, report: ThreadReport) -> ThreadRef:
         """Create the run's thread in the agent's folder, register it, archive older runs of the agent."""
         folder = await self.ensure_folder(user_id, report.task, report.agent, report.course)
         created = self.now()
@@ -142,7 +142,7 @@ class ThreadWriter:
             task=report.task, course=report.course, run_id=report.run_id, archived=tuple(archived),
         )
 
-    async def load_report(self, chat_id: str) -> tuple[ChatRecord, RunReport, str]:
+    async def load_report(self, chat_id: str) -> tuple[ChatRecord, ThreadReport, str]:
         """The thread's chat, its structured report and the id of the report message. LookupError if not a thread."""
         chat = await self.backend.get_chat(chat_id)
         if chat is None:
@@ -151,7 +151,7 @@ class ThreadWriter:
         if not isinstance(data, dict):
             raise LookupError(f"chat {chat_id} holds no agent report")
         message_id = str(data.get("message_id") or chat.chat.get("history", {}).get("currentId") or "")
-        return chat, RunReport.from_dict(data), message_id
+        return chat, ThreadReport.from_dict(data), message_id
 
     async def rerender(self, chat_id: str, decisions: dict[str, tuple[str, str]]) -> tuple[str, str]:
         """Apply `diff_id -> (status, note)` to the stored report and rewrite the report message.
