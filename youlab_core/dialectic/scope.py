@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ..config import Course, QuerySpec, Scope, TaskSpec
+from ..threads.model import AGENT_MODEL_PREFIX, META_KEY
 from .source import ChatSummary
-
-AGENT_MODEL_PREFIX = "youlab_agents."
 
 AgentThreadCheck = Callable[[str], bool]
 
@@ -20,7 +19,7 @@ AgentThreadCheck = Callable[[str], bool]
 def is_agent_chat(chat: ChatSummary, is_agent_thread: AgentThreadCheck | None = None) -> bool:
     if any(m.startswith(AGENT_MODEL_PREFIX) for m in chat.models):
         return True
-    if chat.meta.get("youlab"):
+    if chat.meta.get(META_KEY):
         return True
     if is_agent_thread is not None:
         try:
