@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
-from youlab_core.config import FieldSpec, FieldType, MergeStrategy, QuerySpec, parse_course
-from youlab_core.errors import ProposalRefused, StaleDiff
+from youlab_core.config import FieldSpec, FieldType, MergeStrategy
+from youlab_core.errors import ProposalRefused
 from youlab_core.llm.base import LLM, ChatMessage, Completion, LLMError
-from youlab_core.memory import DiffStatus, MemoryStore
-from youlab_core.merge import MergeResult, merge_insight, propose_insight
+from youlab_core.merge import MergeResult, merge_insight
 from youlab_core.prompts import MergeTask, parse_task
-
-from ..memory.conftest import COURSE_TOML, Courses
 
 
 class ScriptedLLM(LLM):
@@ -167,42 +163,3 @@ async def test_llm_diff_needs_an_llm_and_passes_its_errors_up() -> None:
         await merge("llm_diff", spec("string"), "", "x", ScriptedLLM(LLMError("429", transient=True)))
     with pytest.raises(ProposalRefused, match="expected a whole number"):
         await merge("llm_diff", spec("int"), 1, "x", ScriptedLLM("two"))
-
-
-# ---- propose_insight ---------------------------------------------------------------------------------------------------
-
-
-async def test_propose_insight_reads_merges_and_proposes(tmp_path: Path) -> None:
-    course = parse_course(COURSE_TOML, "typed-course/course.toml")
-    store = MemoryStore(tmp_path / "users", courses=Courses(course))
-    memory = store.student("s1")
-    memory.write_field(course, "profile", "tags", ["a", "b", "c"], author="student:s1")
-    query = QuerySpec(target="profile.tags", question="What tag?", merge="append")
-    diff = await propose_insight(memory, course, query, "d", llm=None, agent="observer", run_id="r1",
-                                 reasoning="said so", confidence="high")
-    assert diff is not None and diff.status is DiffStatus.pending
-    assert (diff.current_value, diff.proposed_value) == (["a", "b", "c"], ["b", "c", "d"])
-    assert '"a"' in diff.note and diff.source_query == "What tag?" and diff.operation is MergeStrategy.append
-    # "d" is only proposed, not yet in the field: a second run may propose it again; approving one supersedes the other
-    again = await propose_insight(memory, course, query, "d", llm=None, agent="o", run_id="r2", reasoning="")
-    assert again is not None and again.proposed_value == ["b", "c", "d"]
-    memory.approve(diff.id, reviewer="student:s1")
-    assert memory.read_field(course, "profile", "tags") == ["b", "c", "d"]
-    assert memory.get_diff(again.id).status is DiffStatus.superseded
-    assert await propose_insight(memory, course, query, "d", llm=None, agent="o", run_id="r", reasoning="") is None
-
-
-async def test_propose_insight_refuses_when_the_field_moved_during_the_llm_call(tmp_path: Path) -> None:
-    course = parse_course(COURSE_TOML, "typed-course/course.toml")
-    memory = MemoryStore(tmp_path / "users").student("s1")
-
-    class EditsMeanwhile(ScriptedLLM):
-        async def complete(self, messages, **kwargs) -> Completion:
-            memory.write_field(course, "journal", "summary", "edited by the student", author="student:s1")
-            return await super().complete(messages, **kwargs)
-
-    query = QuerySpec(target="journal.summary", question="Summary?", merge="llm_diff")
-    with pytest.raises(StaleDiff, match="changed while the agent was working"):
-        await propose_insight(memory, course, query, "x", llm=EditsMeanwhile("merged"), agent="o", run_id="r",
-                              reasoning="")
-    assert memory.list_diffs() == []
