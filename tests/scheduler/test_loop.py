@@ -230,6 +230,19 @@ class TestShutdownAndRestart:
         assert other_handler.runs() == [("idle-grader", "on_idle", "u1")]
         assert store.get_run(work.run_id("u1")).status == "succeeded"  # type: ignore[union-attr]
 
+    async def test_work_claimed_by_the_chat_path_as_the_scheduler_stops_is_given_back(
+            self, scheduler: Scheduler, store: SqlStateStore, handler: RecordingHandler, clock: FakeClock) -> None:
+        for _ in range(3):  # "counter": after_messages = 3
+            store.record_message("u1", "demo", clock.now())
+        [work] = scheduler.claim_after_messages("u1", "demo", "chat")
+        await scheduler.stop(grace_seconds=0)  # the claim above was not started yet, so stop() did not see it
+        assert scheduler.claim_after_messages("u1", "demo", "chat") == []  # a stopped scheduler claims nothing
+        executed = await scheduler.start(work)
+        assert handler.calls == [] and executed.crashed
+        assert store.get_run(work.run_id("u1")).status == "released"  # type: ignore[union-attr]
+        state = store.trigger_state("counter", "u1")
+        assert state is not None and state.claim_owner is None
+
     async def test_state_and_pending_work_survive_a_restart(self, tmp_path, registry, settings, clock: FakeClock) -> None:
         from youlab_core.state import open_store
 

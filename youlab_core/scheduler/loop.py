@@ -173,7 +173,12 @@ class Scheduler:
         self._settling.discard(task)
 
     async def execute(self, work: DueWork, handler: Handler | None = None) -> Executed:
-        """Run a claimed batch through the handler, then settle every claim: succeeded, retry later, or failed."""
+        """Run a claimed batch through the handler, then settle every claim: succeeded, retry later, or failed.
+        On a scheduler that is stopping, the claims are given back instead (claimed by the chat path just before the
+        stop began); the work stays due for the next scheduler."""
+        if self._stopping:
+            await asyncio.to_thread(self._release, work)
+            return Executed(work, None, {u: "released: the scheduler was stopping" for u in work.user_ids}, True)
         run_ids = [c.run_id for c in work.claims]
         try:
             await asyncio.to_thread(self.store.set_run_status, run_ids, "running", now=self.clock.now())
@@ -272,6 +277,8 @@ class Scheduler:
         `message_count`: the student's count as the write of their message returned it. With it, and the count at
         each task's last run remembered from an earlier check, a reply that cannot reach any threshold costs no
         read at all. The remembered count only grows in the store, so a stale one can only cause a full check."""
+        if self._stopping:
+            return []  # a stopped scheduler claims nothing: the count stays, the next scheduler claims it
         try:
             course = self.registry.course(course_id)
         except NotFound:
