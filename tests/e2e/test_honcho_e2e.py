@@ -199,3 +199,23 @@ async def test_an_outage_loses_no_message_and_keeps_each_chats_order(owui, honch
         honcho.up()
         for c in clients:
             await c.aclose()
+
+
+async def test_a_honcho_url_saved_in_the_admin_panel_takes_effect_without_a_restart(owui, honcho):
+    """Valves saved through Open WebUI's API (what the admin panel does) reach the running mirror within seconds:
+    the next messages go to the new Honcho, with no restart and no message needed to notice the change."""
+    with HonchoTestServer() as second:
+        owui.api.functions.merge_valves("youlab_filter", {"honcho_url": second.url})
+        try:
+            await asyncio.sleep(8)  # no chat meanwhile: the watcher alone must switch (config_check_seconds is 3 s)
+            log = owui.log_text()
+            assert "background parts restart with the new settings" in log, log[-3000:]
+            _, token = owui.make_student("Valve Vic")
+            async with owui.client(token) as c:
+                chat = StudentChat(c, owui.tutor_model)
+                await chat.say("My essay is about the night I fixed my neighbour's radio.")
+                await wait_mirrored(second, owui, chat, MIRROR_DEADLINE)
+            assert mirrored(second, chat.chat_id) == chat.expected
+            assert mirrored(honcho, chat.chat_id) == []
+        finally:
+            owui.api.functions.merge_valves("youlab_filter", {"honcho_url": honcho.url})
