@@ -23,15 +23,18 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import Course
 from .errors import YoulabError
 from .transient import is_transient
 
+if TYPE_CHECKING:
+    from .state import Outbox
+
 log = logging.getLogger(__name__)
 
-QUEUE = "letta"
+LETTA_QUEUE = "letta"
 
 
 class LettaSyncError(YoulabError):
@@ -91,7 +94,7 @@ class PendingSync:
 class LettaSync:
     """An ApprovalListener (youlab_core.memory) that mirrors approved blocks into Letta."""
 
-    def __init__(self, settings: Any, memory: Any, state: Any, *, client: Any = None,
+    def __init__(self, settings: Any, memory: Any, state: Outbox | None, *, client: Any = None,
                  registry: Any = None, owner: str | None = None):
         self.settings = settings
         self.memory = memory
@@ -111,7 +114,7 @@ class LettaSync:
         self._retry_thread: threading.Thread | None = None
         self._closed = threading.Event()
         try:  # records left by an earlier process (Letta was down when it stopped) are picked up from here
-            if self.state is not None and self.state.outbox_stats(queue=QUEUE).queued:
+            if self.state is not None and self.state.outbox_stats(queue=LETTA_QUEUE).queued:
                 self._ensure_retrying()
         except Exception:
             log.exception("could not read the Letta retry queue; its records wait for the next failure or start()")
@@ -136,7 +139,7 @@ class LettaSync:
         try:
             if self.state is not None:
                 queued = self.state.outbox_enqueue({"user_id": user_id, "course": course.id, "block": diff.block,
-                                                    "diff_id": str(diff.id)}, queue=QUEUE)
+                                                    "diff_id": str(diff.id)}, queue=LETTA_QUEUE)
         except Exception:
             log.exception("Letta sync of %s/%s/%s could not be recorded; trying once", user_id, course.id, diff.block)
         if queued is None:  # no store, a failing store, or a full queue (the store counted it): one unrecorded try
@@ -219,7 +222,7 @@ class LettaSync:
                 self._retry_pending_sync(False)
                 # Decided under the lock: a record queued after this check finds no thread and starts one.
                 with self._lock:
-                    if not self.state.outbox_stats(queue=QUEUE).queued:
+                    if not self.state.outbox_stats(queue=LETTA_QUEUE).queued:
                         self._retry_thread = None
                         return
             except Exception:
@@ -279,7 +282,7 @@ class LettaSync:
         if self.state is None:
             return 0
         with self._round_lock:
-            items = self.state.outbox_claim(self.owner, 500, 300.0, queue=QUEUE, include_waiting=force)
+            items = self.state.outbox_claim(self.owner, 500, 300.0, queue=LETTA_QUEUE, include_waiting=force)
             # Several approvals of one block: one write (it reads the latest approved state), then all acked.
             records: dict[tuple[str, str, str], PendingSync] = {}
             for item in items:

@@ -1,6 +1,6 @@
 import json
 
-from youlab_core.demo_model import NOTHING_KNOWN, reply_for
+from youlab_core.demo_model import NOTHING_KNOWN_REPLY, reply_for
 from youlab_core.prompts import dialectic_messages, merge_messages
 
 TRANSCRIPT = [
@@ -26,8 +26,8 @@ def test_dialectic_ignores_the_assistants_sentences():
 
 
 def test_dialectic_nothing_related():
-    assert ask("What is their favourite food?") == NOTHING_KNOWN
-    assert ask("anything at all?", []) == NOTHING_KNOWN
+    assert ask("What is their favourite food?") == NOTHING_KNOWN_REPLY
+    assert ask("anything at all?", []) == NOTHING_KNOWN_REPLY
 
 
 def test_dialectic_is_deterministic():

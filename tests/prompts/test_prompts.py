@@ -69,7 +69,7 @@ def test_only_the_last_user_message_counts():
 
 def test_nothing_known_is_a_fixed_token_the_instructions_name():
     from youlab_core import prompts
-    from youlab_core.demo_model import NOTHING_KNOWN as demo_answer
+    from youlab_core.demo_model import NOTHING_KNOWN_REPLY as demo_answer
 
     system = prompts.dialectic_messages("", "Q?", [("user", "hi")])[0]["content"]
     assert "NOTHING_KNOWN" in system

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from youlab_core.demo_model import NOTHING_KNOWN
+from youlab_core.demo_model import NOTHING_KNOWN_REPLY
 from youlab_core.demo_model.answers import answer_from_texts
 from youlab_core.demo_model.http import HTTPError, JSONServer, Request, Response
 from youlab_core.demo_model.scoring import count_tokens
@@ -382,4 +382,4 @@ def _public(record: dict) -> dict:
     return {k: v for k, v in record.items() if not k.startswith("_")}
 
 
-__all__ = ["HonchoTestServer", "HonchoStore", "NOTHING_KNOWN"]
+__all__ = ["HonchoTestServer", "HonchoStore", "NOTHING_KNOWN_REPLY"]

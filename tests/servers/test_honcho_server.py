@@ -13,7 +13,7 @@ from honcho.http.exceptions import (
 )
 
 from tests.servers.honcho_server import HonchoTestServer
-from youlab_core.demo_model import NOTHING_KNOWN
+from youlab_core.demo_model import NOTHING_KNOWN_REPLY
 
 
 def client(server, **kwargs) -> Honcho:
@@ -66,11 +66,11 @@ def test_dialectic_answers_from_the_stored_messages_of_the_requested_sessions(po
     # all sessions
     assert student.chat("What does the student play? soccer?") == "I play soccer on weekends."
     # one session: soccer was only mentioned by the tutor there, never by the student
-    assert student.chat("soccer?", session="chat_c1") == NOTHING_KNOWN
+    assert student.chat("soccer?", session="chat_c1") == NOTHING_KNOWN_REPLY
     assert student.chat("garden?", session="chat_c1") == "My essay is about my grandmother's garden."
     # an allowlist of sessions
     assert student.chat("What worries them? deadlines", sessions=["chat_c2"]) == "Deadlines worry me."
-    assert student.chat("garden", sessions=["chat_c2"]) == NOTHING_KNOWN
+    assert student.chat("garden", sessions=["chat_c2"]) == NOTHING_KNOWN_REPLY
 
 
 def test_dialectic_sees_new_messages_and_returns_none_without_any(populated, honcho_server):

@@ -4,7 +4,7 @@ It lets every flow of the product run without a model provider, and it is the LL
 See docs/demo-model.md.
 """
 
-from .answers import NOTHING_KNOWN, reply_for
+from .answers import NOTHING_KNOWN_REPLY, reply_for
 from .http import HTTPError, JSONServer, LoggedRequest, Request, Response
 from .server import MODEL_ID, MODEL_NAME, OWNED_BY, DemoModelServer
 
@@ -13,7 +13,7 @@ __all__ = [
     "MODEL_ID",
     "MODEL_NAME",
     "OWNED_BY",
-    "NOTHING_KNOWN",
+    "NOTHING_KNOWN_REPLY",
     "reply_for",
     "JSONServer",
     "HTTPError",

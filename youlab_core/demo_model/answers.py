@@ -17,7 +17,7 @@ from ..prompts import STUDENT_ROLE, DialecticTask, MergeTask, parse_task
 from ..prompts import _text as message_text
 from .scoring import related_sentences, sentence_key, split_sentences, top_keywords
 
-NOTHING_KNOWN = f"{prompts.NOTHING_KNOWN}: nothing the student has written so far relates to this question."
+NOTHING_KNOWN_REPLY = f"{prompts.NOTHING_KNOWN}: nothing the student has written so far relates to this question."
 DEMO_LABEL = "[Offline demo model, not an LLM]"
 MAX_DIALECTIC_SENTENCES = 3
 
@@ -44,7 +44,7 @@ def dialectic_answer(task: DialecticTask) -> str:
 
 def answer_from_texts(question: str, texts: Sequence[str]) -> str:
     sentences = related_sentences(question, texts, limit=MAX_DIALECTIC_SENTENCES)
-    return " ".join(sentences) if sentences else NOTHING_KNOWN
+    return " ".join(sentences) if sentences else NOTHING_KNOWN_REPLY
 
 
 def merge_answer(task: MergeTask) -> str:

@@ -44,7 +44,7 @@ class DueWork:
 
 
 class BatchOutcome(Protocol):
-    """What a handler returns for a batch it ran (the runner's `RunReport` is one)."""
+    """What a handler returns for a batch it ran (the runner's `TaskRunReport` is one)."""
 
     def failures(self) -> Mapping[str, str]:
         """The students of the batch whose run failed, with the reason; every other student succeeded."""
