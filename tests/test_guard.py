@@ -35,7 +35,7 @@ async def setup(state):
 async def test_thread_is_recognised_by_every_source(state, setup):
     chats, ref, plain = setup
     info = await AgentThreadGuard(chats, state).is_agent_thread(ref.chat_id, "stu-1")
-    assert info is not None and set(info.sources) == {"registry", "meta", "folder", "model"}
+    assert info is not None and set(info.sources) == {"registry", "meta", "folder"}
     assert read_only_message(info) == (
         "This thread is written by the background agent Progression Grader and is read-only. "
         "Review its suggestions with the buttons under its report."
@@ -50,7 +50,7 @@ async def test_holds_after_archive_move_and_rename(state, setup):
     chats.move(ref.chat_id, None)
     chats.rename(ref.chat_id, "my notes")
     info = await guard.is_agent_thread(ref.chat_id, "stu-1")
-    assert info is not None and "folder" not in info.sources and {"registry", "meta", "model"} <= set(info.sources)
+    assert info is not None and "folder" not in info.sources and {"registry", "meta"} <= set(info.sources)
 
 
 async def test_each_source_alone_is_enough(state, setup):
@@ -67,15 +67,27 @@ async def test_each_source_alone_is_enough(state, setup):
     # meta alone
     chats.chats[ref.chat_id] = type(record)(record.id, record.user_id, "x", {"models": ["m"]}, record.meta, None)
     assert (await AgentThreadGuard(chats, None).is_agent_thread(ref.chat_id)).sources == ("meta",)
-    # model alone (with the agent's message)
-    chats.chats[ref.chat_id] = type(record)(record.id, record.user_id, "x", record.chat, {}, None)
-    assert (await AgentThreadGuard(chats, None).is_agent_thread(ref.chat_id)).sources == ("model",)
 
 
-async def test_a_fresh_chat_with_an_agent_model_is_not_a_thread(state):
-    chats = MemoryChats()
+
+async def test_a_chat_with_the_agent_model_and_its_messages_is_not_a_thread(state, setup):
+    """An admin's manual-run chat, or a fork of a thread: the agent's model and messages, no meta, no folder."""
+    chats, ref, _ = setup
+    record = chats.chats[ref.chat_id]
+    copy = await chats.create_chat("admin", record.chat, folder_id=None, meta={})  # the agent model and its report
+    assert "youlab_agents.progression-grader" in copy.models and copy.agent_messages()
+    guard = AgentThreadGuard(chats, state)
+    assert await guard.is_agent_thread(copy.id, "admin", model_id="youlab_agents.progression-grader") is None
     fresh = await chats.create_chat("admin", {"models": ["youlab_agents.progression-grader"], "history": {"messages": {}}}, folder_id=None, meta={})
-    assert await AgentThreadGuard(chats, state).is_agent_thread(fresh.id, "admin", model_id="youlab_agents.progression-grader") is None
+    assert await guard.is_agent_thread(fresh.id, "admin", model_id="youlab_agents.progression-grader") is None
+
+
+async def test_a_clone_keeps_the_threads_meta_and_stays_read_only(state, setup):
+    chats, ref, _ = setup
+    record = chats.chats[ref.chat_id]
+    clone = await chats.create_chat("stu-1", record.chat, folder_id=record.folder_id, meta=record.meta)
+    info = await AgentThreadGuard(chats, state).is_agent_thread(clone.id, "stu-1")
+    assert info is not None and "registry" not in info.sources and "meta" in info.sources
 
 
 async def test_broken_state_store_lets_the_chat_record_decide(setup):

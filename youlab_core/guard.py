@@ -3,15 +3,18 @@
 A chat is an agent thread when ANY of these says so:
   registry  the state store's thread registry lists the chat id;
   meta      the chat's `meta.youlab.type` is "background_agent";
-  folder    the chat sits in a folder whose meta type is "background_agent";
-  model     the chat's models include `youlab_agents.<task>` AND it holds a finished message by that model
-            (a fresh chat an admin opens with the agent model is a manual run, not a thread, until the agent wrote).
-Each source survives different things: archiving clears folder_id (registry, meta and model still hold), moving or
+  folder    the chat sits in a folder whose meta type is "background_agent".
+Each source survives different things: archiving clears folder_id (registry and meta still hold), moving or
 renaming changes nothing but the folder, a message sent through the API instead of the browser is checked the same
 way because only the chat id matters, not what the client claims.
 
+The chat's model is not a source: an admin's own chat with an agent model (a manual run, answered by the agent) is
+an ordinary chat, and so is a fork of a thread (Open WebUI copies messages and models, not meta). A clone or an
+import keeps the thread's meta, so it is read-only too; it is a copy, not the record, and only registered threads can
+be reviewed.
+
 Failure rules (docs/bundle.md):
-- the state store broken: the registry is skipped (logged) and the chat record decides (meta, folder, model);
+- the state store broken: the registry is skipped (logged) and the chat record decides (meta, folder);
 - Open WebUI's chat tables unreadable: the registry decides; if the request's own model is an agent model the chat
   is treated as an agent thread;
 - nothing readable at all: treated as an agent thread (fail closed). Counting fails open; this guard does not.
@@ -108,11 +111,6 @@ class AgentThreadGuard:
                             sources.append("folder")
                             task = task or folder.agent_task
                             course = course or (folder.meta or {}).get("course")
-                    written = chat.agent_messages()
-                    model_tasks = [t for t in map(task_of_model, chat.models) if t]
-                    if model_tasks and written:
-                        sources.append("model")
-                        task = task or model_tasks[0]
             except Exception:
                 log.exception("read-only guard: chat %s could not be read from Open WebUI", chat_id)
                 errors.append("chat")

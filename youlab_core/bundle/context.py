@@ -26,6 +26,7 @@ from ..threads import OpenWebUIChats, ThreadWriter
 from ..threads.backend import ChatBackend
 from . import process
 from .parts import BundleParts, Given, build_parts
+from .write_guard import unprotected_notice
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,9 @@ class Bundle:
         background = self.parts.problem if self.parts is not None else ""
         if background:
             problems.append(f"The agents cannot run: {background}.")
+        unprotected = unprotected_notice()
+        if unprotected:
+            problems.append(unprotected)
         return problems
 
     def agent_name(self, task: str) -> str | None:
