@@ -71,7 +71,7 @@ async def test_each_source_alone_is_enough(state, setup):
 
 
 async def test_a_chat_with_the_agent_model_and_its_messages_is_not_a_thread(state, setup):
-    """An admin's manual-run chat, or a fork of a thread: the agent's model and messages, no meta, no folder."""
+    """An admin's manual-run chat: the agent's model and messages, no meta, no folder."""
     chats, ref, _ = setup
     record = chats.chats[ref.chat_id]
     copy = await chats.create_chat("admin", record.chat, folder_id=None, meta={})  # the agent model and its report

@@ -9,9 +9,8 @@ renaming changes nothing but the folder, a message sent through the API instead 
 way because only the chat id matters, not what the client claims.
 
 The chat's model is not a source: an admin's own chat with an agent model (a manual run, answered by the agent) is
-an ordinary chat, and so is a fork of a thread (Open WebUI copies messages and models, not meta). A clone or an
-import keeps the thread's meta, so it is read-only too; it is a copy, not the record, and only registered threads can
-be reviewed.
+an ordinary chat. A clone, a fork or an import of a thread keeps its meta (Open WebUI copies the owner's chat meta),
+so it is read-only too; it is a copy, not the record, and only registered threads can be reviewed.
 
 Failure rules (docs/bundle.md):
 - the state store broken: the registry is skipped (logged) and the chat record decides (meta, folder);
