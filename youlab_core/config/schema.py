@@ -44,7 +44,8 @@ class Scope(str, Enum):
 
 class MergeStrategy(str, Enum):
     append = "append"
-    replace = "replace"
+    # The course files' word; as a member of a str enum it shadows str.replace, which mypy reports for any str enum.
+    replace = "replace"  # type: ignore[assignment]
     llm_diff = "llm_diff"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from ..errors import ConfigIssue
 from .schema import Course, FieldType
@@ -46,7 +47,7 @@ def _real_loc(raw: Any, loc: tuple[Any, ...], err_type: str) -> list[str | int]:
     return path
 
 
-def _reason(error: dict[str, Any]) -> str:
+def _reason(error: ErrorDetails) -> str:
     if error["type"] == "extra_forbidden":
         return "unknown key (not part of the course schema; check the spelling)"
     if error["type"] == "missing":
@@ -55,11 +56,21 @@ def _reason(error: dict[str, Any]) -> str:
     return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
+def _table(value: Any) -> dict[str, Any]:
+    """A TOML table, or an empty one when the document has something else there (the schema reports that)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _array(value: Any) -> list[Any]:
+    """A TOML array, or an empty one when the document has something else there (the schema reports that)."""
+    return value if isinstance(value, list) else []
+
+
 def _reference_issues(raw: dict[str, Any], file: str) -> list[ConfigIssue]:
     """Checks across parts of the file, done on the raw document so they run even when other parts are broken."""
     issues: list[ConfigIssue] = []
-    blocks = raw.get("block") if isinstance(raw.get("block"), dict) else {}
-    tasks = raw.get("task") if isinstance(raw.get("task"), list) else []
+    blocks = _table(raw.get("block"))
+    tasks = _array(raw.get("task"))
     seen: dict[str, int] = {}
     for ti, task in enumerate(tasks):
         if not isinstance(task, dict):
@@ -70,7 +81,7 @@ def _reference_issues(raw: dict[str, Any], file: str) -> list[ConfigIssue]:
                 issues.append(ConfigIssue(file, f"task[{ti}].name", f"duplicate task name {name!r} (also task[{seen[name]}])"))
             else:
                 seen[name] = ti
-        queries = task.get("queries") if isinstance(task.get("queries"), list) else []
+        queries = _array(task.get("queries"))
         for qi, query in enumerate(queries):
             if not isinstance(query, dict) or not isinstance(query.get("target"), str):
                 continue
@@ -84,7 +95,7 @@ def _reference_issues(raw: dict[str, Any], file: str) -> list[ConfigIssue]:
                 known = ", ".join(sorted(map(str, blocks))) or "none"
                 issues.append(ConfigIssue(file, where, f"block {block_name!r} does not exist (blocks: {known})"))
                 continue
-            fields = block.get("field") if isinstance(block.get("field"), dict) else {}
+            fields = _table(block.get("field"))
             if field_name not in fields:
                 known = ", ".join(sorted(map(str, fields))) or "none"
                 issues.append(ConfigIssue(file, where, f"block {block_name!r} has no field {field_name!r} (fields: {known})"))
