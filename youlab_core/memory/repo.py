@@ -198,7 +198,7 @@ class StudentRepo:
             out = repo.git.log(BRANCH, "--format=%H %s", "--grep=^Approve ", "--", "pending_diffs")
         finally:
             repo.close()
-        found = {}
+        found: dict[str, str] = {}
         for line in out.splitlines():
             sha, _, subject = line.partition(" ")
             diff_id = subject.removeprefix("Approve ").split(":", 1)[0]

@@ -194,9 +194,9 @@ class StudentMemory(DiffLifecycle):
             try:
                 commits = list(repo.iter_commits(BRANCH, paths=path))  # one `git rev-list`
                 docs = [self._parse_blob(c, path, course, block) for c in commits]
-                for i, commit in enumerate(commits):
+                for i, (commit, doc) in enumerate(zip(commits, docs)):
                     older = docs[i + 1] if i + 1 < len(docs) else None
-                    changed = changed_fields(older, docs[i]) if docs[i] else ()
+                    changed = changed_fields(older, doc) if doc is not None else ()
                     if field is not None and field not in changed:
                         continue
                     entries.append(
