@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from ..errors import ConfigError, ConfigIssue
 
@@ -31,7 +33,7 @@ def _sqlite_engine(url: str, begin: str) -> Engine:
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         # We issue BEGIN ourselves (below), so the driver must not open transactions on its own.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -42,7 +44,7 @@ def _sqlite_engine(url: str, begin: str) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(connection: Connection) -> None:
         # BEGIN IMMEDIATE takes the write lock at the start, so a read-then-write transaction waits for the
         # busy timeout instead of failing with SQLITE_BUSY when it tries to upgrade its lock.
         connection.exec_driver_sql(begin)

@@ -49,7 +49,7 @@ class SqlBase:
         """
         if self.dialect == "postgresql":
             picked = pick.with_only_columns(literal_column("ctid").label("row_ctid")).cte("picked").prefix_with("MATERIALIZED")
-            ctid = ColumnClause("ctid", _selectable=table)  # a system column: bound to the table, so it renders qualified
+            ctid: ColumnClause[Any] = ColumnClause("ctid", _selectable=table)  # a system column: bound to the table, so it renders qualified
             return ctid == picked.c.row_ctid
         return key.in_(pick)
 

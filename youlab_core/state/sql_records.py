@@ -209,7 +209,7 @@ class RecordStoreMixin(SqlBase):
         with self.engines.read.connect() as conn:
             counts = dict(conn.execute(
                 select(outbox.c.status, func.count()).where(outbox.c.queue == queue).group_by(outbox.c.status)
-            ).all())
+            ).tuples().all())
             overflowed = conn.execute(select(counters.c.value).where(counters.c.name == overflow_counter(queue))).scalar()
         return OutboxStats(int(counts.get("queued", 0)), int(counts.get("dead", 0)), int(overflowed or 0))
 
