@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -116,8 +116,8 @@ class JSONServer:
         return {"detail": message}
 
     # --- lifecycle ---------------------------------------------------------------------------------------------
-    def start(self) -> JSONServer:
-        server = self
+    def start(self) -> Self:
+        server: JSONServer = self
 
         class _Handler(_RequestHandler):
             owner = server

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .answers import reply_for
-from .http import HTTPError, JSONServer, Request, Response
+from .http import Handler, HTTPError, JSONServer, Request, Response
 from .scoring import count_tokens
 
 MODEL_ID = "youlab-demo"
@@ -58,8 +58,8 @@ class DemoModelServer(JSONServer):
     def base_url(self) -> str:
         return f"{self.url}/v1"
 
-    def routes(self):
-        routes = []
+    def routes(self) -> list[tuple[str, str, Handler, str]]:
+        routes: list[tuple[str, str, Handler, str]] = []
         for prefix in ("/v1", ""):
             routes += [
                 ("GET", prefix + "/models", self._models, "models"),
