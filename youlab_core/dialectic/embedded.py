@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from ..config import Course, QuerySpec, TaskSpec
 from ..llm.base import LLM, LLMError
@@ -11,6 +13,8 @@ from .base import Answer, Dialectic, DialecticError
 from .budget import take_newest
 from .scope import AgentThreadCheck, select_chats
 from .source import HistoryMessage, MessageSource
+
+_T = TypeVar("_T")
 
 
 class EmbeddedDialectic(Dialectic):
@@ -90,7 +94,7 @@ class EmbeddedDialectic(Dialectic):
         return [pair for part in parts for pair in part], self.history_token_budget - budget
 
     @staticmethod
-    async def _read(awaitable):
+    async def _read(awaitable: Awaitable[_T]) -> _T:
         try:
             return await awaitable
         except DialecticError:

@@ -25,6 +25,8 @@ from .source import ChatSummary, MessageSource
 if TYPE_CHECKING:
     import honcho
 
+    from ..settings import Settings
+
 
 def honcho_client(url: str, api_key: str, workspace: str, *, timeout: float, max_retries: int = 0) -> Any:
     """A Honcho client. Retries are ours (the runner's backoff), so the SDK's own are off by default."""
@@ -55,7 +57,7 @@ class HonchoDialectic(Dialectic):
         self.is_agent_thread = is_agent_thread
 
     @classmethod
-    def from_settings(cls, settings, *, source: MessageSource | None = None,
+    def from_settings(cls, settings: Settings, *, source: MessageSource | None = None,
                       is_agent_thread: AgentThreadCheck | None = None) -> HonchoDialectic:
         client = honcho_client(settings.honcho_url, settings.honcho_api_key.get_secret_value(),
                                settings.honcho_workspace, timeout=settings.dialectic_timeout_seconds)

@@ -109,7 +109,9 @@ def branch_messages(messages_map: Mapping[str, Any], current_id: str | None) -> 
 
 def messages_from_chat_body(body: Mapping[str, Any]) -> list[HistoryMessage]:
     """The current branch of a chat's JSON body (`chat.chat`), falling back to the legacy `messages` list."""
-    history = body.get("history") if isinstance(body.get("history"), dict) else {}
+    history = body.get("history")
+    if not isinstance(history, dict):
+        history = {}
     messages_map = history.get("messages") or {}
     if messages_map:
         return branch_messages(messages_map, history.get("currentId"))
