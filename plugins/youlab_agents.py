@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from youlab_core.bundle import bundle_for, stored_filter_settings
+from youlab_core.bundle import Bundle, bundle_for, stored_filter_settings
 from youlab_core.bundle import agents as bundle_agents
 from youlab_core.bundle.filter import last_message
 
@@ -23,7 +23,7 @@ class Pipe:
     def __init__(self) -> None:
         self.type = "manifold"
 
-    async def _bundle(self):
+    async def _bundle(self) -> Bundle:
         return bundle_for(await stored_filter_settings(), settings_source=stored_filter_settings)
 
     async def pipes(self) -> list[dict[str, str]]:

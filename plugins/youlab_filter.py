@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import Field
 
-from youlab_core.bundle import BundleValves, bundle_for, settings_from_values, stored_filter_settings
+from youlab_core.bundle import Bundle, BundleValves, bundle_for, settings_from_values, stored_filter_settings
 from youlab_core.bundle import filter as bundle_filter
 
 log = logging.getLogger("youlab.filter")
@@ -27,7 +27,7 @@ class Filter:
     def __init__(self) -> None:
         self.valves = self.Valves()
 
-    def _bundle(self):
+    def _bundle(self) -> Bundle:
         return bundle_for(settings_from_values(self.valves), settings_source=stored_filter_settings)
 
     async def inlet(self, body: dict, __user__: dict | None = None, __metadata__: dict | None = None, __model__: dict | None = None) -> dict:

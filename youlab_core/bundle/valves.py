@@ -15,7 +15,7 @@ from ..openwebui import internals as owui
 from ..settings import Settings
 
 FILTER_ID = "youlab_filter"
-SECRET = {"input": {"type": "password"}}  # Open WebUI 0.12 renders these as password fields (Valves.svelte)
+SECRET: dict[str, Any] = {"input": {"type": "password"}}  # Open WebUI 0.12 renders these as password fields (Valves.svelte)
 
 
 class BundleValves(BaseModel):

@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from ..errors import YoulabError
 from ..install import InstallOptions, InstallReport, install, parse_valve_args, valves_from_env
@@ -63,7 +64,7 @@ async def _run(url: str, api_key: str | None, email: str | None, password: str |
         return await install(client, options)
 
 
-def print_report(report: InstallReport, stream=sys.stdout) -> None:
+def print_report(report: InstallReport, stream: TextIO = sys.stdout) -> None:
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if report.changes:

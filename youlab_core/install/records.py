@@ -83,7 +83,8 @@ def record_changes(existing: dict[str, Any], desired: dict[str, Any]) -> list[st
     target = merged_form(existing, desired)
     changes = []
     for key in _COMPARED:
-        have = existing.get(key)
+        have: Any = existing.get(key)
+        want: Any
         if key in ("meta", "params"):
             have = {k: v for k, v in (have or {}).items() if v is not None}
             want = {k: v for k, v in (target.get(key) or {}).items() if v is not None}

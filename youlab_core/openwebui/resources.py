@@ -11,6 +11,7 @@ Open WebUI 0.12 quirks these classes absorb:
 
 from __future__ import annotations
 
+import builtins  # annotations below a method named `list` must name the built-in type explicitly
 from typing import TYPE_CHECKING, Any
 
 from .errors import OpenWebUIError
@@ -180,7 +181,7 @@ class GroupsAPI(_API):
     async def create(self, name: str, description: str = "") -> dict[str, Any]:
         return await self._c.request("POST", f"{self.base}/create", json={"name": name, "description": description})
 
-    async def add_users(self, group_id: str, user_ids: list[str]) -> dict[str, Any]:
+    async def add_users(self, group_id: str, user_ids: builtins.list[str]) -> dict[str, Any]:
         return await self._c.request("POST", f"{self.base}/id/{group_id}/users/add", json={"user_ids": user_ids})
 
     async def member_ids(self, group_id: str) -> set[str]:
@@ -286,11 +287,11 @@ class ChatsAPI(_API):
         """The signed-in user's chats outside folders, unarchived (id, title, updated_at...)."""
         return await self._c.request("GET", f"{self.base}/", params={"page": page} if page else None) or []
 
-    async def list_by_folder(self, folder_id: str) -> list[dict[str, Any]]:
+    async def list_by_folder(self, folder_id: str) -> builtins.list[dict[str, Any]]:
         """Full chats in a folder and its subfolders (unarchived)."""
         return await self._c.request("GET", f"{self.base}/folder/{folder_id}") or []
 
-    async def list_archived(self) -> list[dict[str, Any]]:
+    async def list_archived(self) -> builtins.list[dict[str, Any]]:
         return await self._c.request("GET", f"{self.base}/archived") or []
 
     async def toggle_archive(self, chat_id: str) -> dict[str, Any]:

@@ -206,7 +206,7 @@ class Scheduler:
             # The claims stay held until their lease expires; then the work is taken over and runs again.
             log.exception("task %r: could not record the outcome of %d run(s)", work.task, len(users))
         finally:
-            self._settling.discard(current)  # type: ignore[arg-type]
+            self._settling.discard(current)
         return Executed(work, outcome, failures, crashed)
 
     def _release(self, work: DueWork) -> None:

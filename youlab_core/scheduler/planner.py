@@ -126,7 +126,8 @@ class Planner:
 
     def to_work(self, course: Course, task: TaskSpec, rows: list[ClaimedRow]) -> list[DueWork]:
         """Create or reopen run records for claimed rows and group them into batches of the task's batch_size."""
-        fresh, retried = [], []
+        fresh: list[tuple[ClaimedRow, str]] = []
+        retried: list[tuple[ClaimedRow, str]] = []
         claims: dict[str, list[Claim]] = defaultdict(list)
         chats: dict[str, str | None] = {}
         for row in rows:
