@@ -25,8 +25,8 @@ def test_upgrade_from_version_1_keeps_the_data(store_url: str) -> None:
     store = open_store(url=store_url)  # upgrades to the latest version
     try:
         with store.engines.read.connect() as conn:
-            assert current_version(conn) == SCHEMA_VERSION == 3
-            assert conn.execute(select(tables.schema_version.c.version).order_by("version")).scalars().all() == [1, 2, 3]
+            assert current_version(conn) == SCHEMA_VERSION == 4
+            assert conn.execute(select(tables.schema_version.c.version).order_by("version")).scalars().all() == [1, 2, 3, 4]
         act = store.activity("u1", "c")
         assert act is not None and act.message_count == 7
         state = store.trigger_state("t", "u1")
@@ -49,10 +49,10 @@ def test_upgrade_from_version_2_keeps_the_outbox(store_url: str) -> None:
         conn.execute(insert(tables.threads).values(chat_id="chat", user_id="u1", task="t", course_id="c", created_at=1.0))
     engines.dispose()
 
-    store = open_store(url=store_url)  # upgrades to version 3
+    store = open_store(url=store_url)  # upgrades to version 3 and on
     try:
         with store.engines.read.connect() as conn:
-            assert current_version(conn) == 3
+            assert current_version(conn) == SCHEMA_VERSION
         indexes = {i["name"] for i in inspect(store.engines.read).get_indexes("youlab_outbox")}
         assert "ix_youlab_outbox_queue_ready" in indexes and "ix_youlab_outbox_ready" not in indexes
         stats = store.outbox_stats()  # the old rows and the overflow count are the Honcho queue's
@@ -63,6 +63,31 @@ def test_upgrade_from_version_2_keeps_the_outbox(store_url: str) -> None:
         assert store.outbox_claim("w", 10, 30, queue="letta") == []
         assert store.outbox_enqueue({"n": 3}, queue="letta") is not None
         assert store.thread("chat") is not None
+    finally:
+        store.close()
+
+
+def test_upgrade_from_version_3_adds_the_agent_folders(store_url: str) -> None:
+    engines = make_engines(store_url)
+    assert migrate(engines, target=3) == 3
+    assert "youlab_agent_folders" not in inspect(engines.read).get_table_names()
+    with engines.write.begin() as conn:
+        conn.execute(insert(tables.threads).values(chat_id="chat", user_id="u1", task="t", course_id="c", run_id="r",
+                                                   created_at=1.0))
+    engines.dispose()
+
+    store = open_store(url=store_url)  # upgrades to version 4
+    try:
+        with store.engines.read.connect() as conn:
+            assert current_version(conn) == 4
+        indexes = {i["name"] for i in inspect(store.engines.read).get_indexes("youlab_agent_folders")}
+        assert "ix_youlab_agent_folders_user_task" in indexes
+        thread = store.thread("chat")
+        assert thread is not None and thread.run_id == "r"  # version 2's rows are kept
+        assert store.agent_folders("u1", "t") == []  # folders made before version 4 were never recorded
+        store.record_folder("f1", "u1", "t", "c", created_at=T0)
+        [folder] = store.agent_folders("u1", "t")
+        assert (folder.folder_id, folder.course_id, folder.created_at) == ("f1", "c", T0)
     finally:
         store.close()
 

@@ -42,6 +42,22 @@ def test_thread_registry(store: SqlStateStore) -> None:
     assert store.is_agent_thread("chat-3") and not store.is_agent_thread("chat-4")
 
 
+def test_agent_folders_are_recorded_per_student_and_task(store: SqlStateStore) -> None:
+    store.record_folder("f-1", "u1", "grader", "c", created_at=T0)
+    store.record_folder("f-2", "u1", "grader", "c", created_at=T0 + timedelta(days=1))
+    store.record_folder("f-3", "u1", "other", "c", created_at=T0)
+    store.record_folder("f-4", "u2", "grader", "c", created_at=T0)
+    store.record_folder("f-1", "u1", "grader", "c", created_at=T0 + timedelta(days=5))  # idempotent: kept as first made
+    assert [f.folder_id for f in store.agent_folders("u1", "grader")] == ["f-2", "f-1"]
+    first = store.agent_folders("u1", "grader")[1]
+    assert (first.user_id, first.task, first.course_id, first.created_at) == ("u1", "grader", "c", T0)
+    assert [f.folder_id for f in store.agent_folders("u2", "grader")] == ["f-4"]
+    assert store.agent_folders("u1", "nothing") == []
+    store.forget_folder("f-2")
+    store.forget_folder("f-unknown")  # nothing to forget is fine
+    assert [f.folder_id for f in store.agent_folders("u1", "grader")] == ["f-1"]
+
+
 def test_outbox_claim_ack_and_lease(store: SqlStateStore, clock: FakeClock) -> None:
     ids = [store.outbox_enqueue({"n": i}) for i in range(3)]
     assert all(isinstance(i, int) for i in ids)

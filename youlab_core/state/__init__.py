@@ -10,6 +10,7 @@ from .migrations import LATEST as SCHEMA_VERSION
 from .migrations import migrate
 from .records import (
     Activity,
+    AgentFolderRecord,
     ClaimedRow,
     OutboxItem,
     OutboxStats,
@@ -29,6 +30,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Activity",
     "ActivityStore",
+    "AgentFolderRecord",
     "ClaimStore",
     "ClaimedRow",
     "Engines",

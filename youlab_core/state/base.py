@@ -3,9 +3,10 @@
 Each consumer depends on the role it uses, not on the whole store (as APScheduler 4 keeps its data store and event
 broker interfaces small): the chat path records activity (`ActivityStore`); the scheduler offers, claims and
 settles work (`ClaimStore`) and keeps run records (`RunRecordStore`); the thread writer and the read-only guard use
-the agent-thread registry (`ThreadRegistry`); the Honcho mirror and the Letta sync use the durable queues
+the agent-thread registry with the agent folders the bundle made (`ThreadRegistry`); the Honcho mirror and the Letta sync use the durable queues
 (`Outbox`). `SqlStateStore` (SQLite or PostgreSQL) implements every role; a backend for one role could stand
-beside it. The agent folders are not here: they live in Open WebUI (youlab_core.threads.backend).
+beside it. The agent folders themselves live in Open WebUI (youlab_core.threads.backend); the registry records
+which of them the bundle made.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from .records import (
     Activity,
+    AgentFolderRecord,
     ClaimedRow,
     OutboxItem,
     OutboxStats,
@@ -190,7 +192,8 @@ class RunRecordStore(ABC):
 
 
 class ThreadRegistry(ABC):
-    """Which Open WebUI chats are agent run threads (one source of the read-only guard). Synchronous."""
+    """Which Open WebUI chats are agent run threads (one source of the read-only guard), and which folders the
+    bundle created for them (the thread writer writes into no other folder). Synchronous."""
 
     @abstractmethod
     def register_thread(
@@ -206,6 +209,20 @@ class ThreadRegistry(ABC):
 
     def is_agent_thread(self, chat_id: str) -> bool:
         return self.thread(chat_id) is not None
+
+    @abstractmethod
+    def record_folder(
+        self, folder_id: str, user_id: str, task: str, course_id: str, created_at: datetime | None = None
+    ) -> None:
+        """Remember an agent folder the bundle created (idempotent)."""
+
+    @abstractmethod
+    def agent_folders(self, user_id: str, task: str) -> list[AgentFolderRecord]:
+        """The folders the bundle created for this student and task, newest first."""
+
+    @abstractmethod
+    def forget_folder(self, folder_id: str) -> None:
+        """Drop a recorded folder that was deleted or altered (the writer makes a new one)."""
 
 
 class Outbox(ABC):

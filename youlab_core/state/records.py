@@ -117,6 +117,17 @@ class ThreadRecord:
 
 
 @dataclass(frozen=True)
+class AgentFolderRecord:
+    """An agent folder the bundle created in a student's chat list (Open WebUI's folder id)."""
+
+    folder_id: str
+    user_id: str
+    task: str
+    course_id: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class OutboxItem:
     id: int
     payload: dict[str, Any]

@@ -8,13 +8,15 @@ from .base import StateStore
 from .engine import make_engines
 from .migrations import migrate
 from .sql_claims import ClaimStoreMixin
+from .sql_folders import FolderStoreMixin
 from .sql_records import RecordStoreMixin
 from .sql_triggers import TriggerStoreMixin
 
 
-class SqlStateStore(TriggerStoreMixin, ClaimStoreMixin, RecordStoreMixin, StateStore):
+class SqlStateStore(TriggerStoreMixin, ClaimStoreMixin, RecordStoreMixin, FolderStoreMixin, StateStore):
     """Every role of the state store (see base.py) on one database: activity and trigger state in sql_triggers,
-    claims in sql_claims, run records, the thread registry and the outbox in sql_records."""
+    claims in sql_claims, run records, the thread registry and the outbox in sql_records, the agent folders the
+    bundle made in sql_folders."""
 
     def close(self) -> None:
         self.engines.dispose()

@@ -134,4 +134,19 @@ counters = Table(
     Column("value", BigInteger, nullable=False),
 )
 
+# --- added in schema version 4 ---
+
+# Every agent folder the bundle created in a student's Open WebUI chat list. The thread writer uses only folders
+# listed here: a folder the student made (even with an agent's meta) is never written into.
+agent_folders = Table(
+    "youlab_agent_folders",
+    metadata,
+    Column("folder_id", String(255), primary_key=True),
+    Column("user_id", String(255), nullable=False),
+    Column("task", String(64), nullable=False),
+    Column("course_id", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_youlab_agent_folders_user_task", "user_id", "task", "created_at"),
+)
+
 V1_TABLES = [activity, trigger_state, task_cursor, runs]
