@@ -1,4 +1,5 @@
-"""apply / revert / status of the read-only thread patch on an installed Open WebUI.
+"""apply / revert / status of the front-end part of the patch (the read-only view of agent threads) on an installed
+Open WebUI; server.py is the other part.
 
 The durable target is `open_webui/frontend/static/`, which Open WebUI copies into STATIC_DIR at every start. A
 running server's STATIC_DIR can be patched too (`static_dir`), so no restart is needed; it is kept equal to the
@@ -8,39 +9,27 @@ and nothing is overwritten that the patch did not write unless `force` is given.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import os
 import shutil
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 
-from youlab_core.errors import YoulabError
-
 from . import assets
-from .locate import OpenWebUINotFound, frontend_static_dir, installed_package_dir, package_version
+from .common import (
+    SUPPORTED_VERSIONS,
+    PatchConflict,
+    PatchState,
+    UnsupportedOpenWebUI,
+    check_version,
+    classify,
+    combine,
+    digest,
+    locked,
+    resolve_package,
+    restore,
+    writable,
+)
+from .locate import OpenWebUINotFound, frontend_static_dir, package_version
 from .manifest import FileRecord, Manifest, PatchStore, write_atomic
-
-SUPPORTED_VERSIONS = ("0.12.4",)
-
-
-class UnsupportedOpenWebUI(YoulabError):
-    """An Open WebUI this patch was not written for; patching it blindly could break its pages."""
-
-
-class PatchConflict(YoulabError):
-    """A file the patch would write or restore holds bytes the patch did not put there."""
-
-
-class PatchState(str, Enum):
-    APPLIED = "applied"
-    NOT_APPLIED = "not applied"
-    OUTDATED = "outdated"  # applied by an earlier version of this patch; `apply` updates it
-    MODIFIED = "modified"  # patched files were changed (or restored) by someone else since apply
-
 
 @dataclass
 class PatchStatus:
@@ -54,7 +43,8 @@ class PatchStatus:
     details: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
-        lines = [f"{self.state.value}: {assets.PATCH_ID} in {self.static_dir} (Open WebUI {self.version})"]
+        part = f"front-end view ({assets.PATCH_ID})"
+        lines = [f"{part}: {self.state.value} in {self.static_dir} (Open WebUI {self.version})"]
         if not self.supported:
             lines.append(f"  Open WebUI {self.version} is not supported (supported: {', '.join(SUPPORTED_VERSIONS)})")
         if self.live_static_dir is not None and self.live_state is not None:
@@ -63,36 +53,8 @@ class PatchStatus:
         return "\n".join(lines)
 
 
-def _digest(path: Path) -> str | None:
-    return assets.sha256(path.read_bytes()) if path.is_file() else None
-
-
-@contextlib.contextmanager
-def _locked(package_dir: Path) -> Iterator[None]:
-    """Serialise patch operations on one package (several test sessions may share one environment)."""
-    fd = os.open(package_dir, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-@contextlib.contextmanager
-def _writable(where: Path) -> Iterator[None]:
-    try:
-        yield
-    except PermissionError as exc:
-        raise YoulabError(
-            f"cannot write {exc.filename or where}: run `youlab patch` as the user who owns the Open WebUI "
-            "installation"
-        ) from exc
-
-
 def _resolve(package_dir: Path | None) -> tuple[Path, Path]:
-    package = (package_dir or installed_package_dir()).resolve()
-    if not package.is_dir():
-        raise OpenWebUINotFound(f"Open WebUI package directory {package} does not exist")
+    package = resolve_package(package_dir)
     return package, frontend_static_dir(package)
 
 
@@ -108,12 +70,7 @@ def _live(static_dir: Path | None, package_static: Path) -> Path | None:
 
 
 def _check_supported(package: Path, version: str) -> None:
-    if version not in SUPPORTED_VERSIONS:
-        raise UnsupportedOpenWebUI(
-            f"Open WebUI {version} at {package} is not a version this patch knows (it supports "
-            f"{', '.join(SUPPORTED_VERSIONS)}); refusing to patch it blindly. Agent threads stay read-only through "
-            "the server-side guard; install open-webui==0.12.4 or a YouLab release that supports this version."
-        )
+    check_version(package, version)
     index = package / "frontend" / "index.html"
     if not index.is_file() or b"/static/loader.js" not in index.read_bytes():
         raise UnsupportedOpenWebUI(f"{index} does not load /static/loader.js, so the patch could never run there")
@@ -128,37 +85,6 @@ def _original_loader(store: PatchStore, manifest: Manifest) -> bytes:
     if data is None or assets.sha256(data) != record.original_sha256:
         raise PatchConflict(f"the backup of the original loader.js in {store.root} is missing or damaged")
     return data
-
-
-def _restore(backup: Path, target: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        shutil.copy2(backup, tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _classify(current: str | None, desired: str, record: FileRecord | None) -> PatchState:
-    if current == desired:
-        return PatchState.APPLIED
-    if record is not None and current in record.written_sha256:
-        return PatchState.OUTDATED
-    if current == (record.original_sha256 if record else None):
-        return PatchState.NOT_APPLIED
-    return PatchState.MODIFIED
-
-
-def _combine(states: list[PatchState]) -> PatchState:
-    if all(s is PatchState.APPLIED for s in states):
-        return PatchState.APPLIED
-    if all(s is PatchState.NOT_APPLIED for s in states):
-        return PatchState.NOT_APPLIED
-    if all(s in (PatchState.APPLIED, PatchState.OUTDATED) for s in states):
-        return PatchState.OUTDATED
-    return PatchState.MODIFIED
 
 
 def _fresh_manifest(store: PatchStore, static: Path, version: str, force: bool) -> Manifest:
@@ -194,7 +120,7 @@ def _sync_live(
     live: Path, wanted: dict[str, bytes | None], allowed: dict[str, set[str | None]], order: tuple[str, ...], force: bool
 ) -> None:
     """Make the running server's STATIC_DIR hold `wanted` (None: absent), refusing bytes we do not recognise."""
-    conflicts = [n for n in wanted if not force and _digest(live / n) not in allowed[n] | {_hash(wanted[n])}]
+    conflicts = [n for n in wanted if not force and digest(live / n) not in allowed[n] | {_hash(wanted[n])}]
     if conflicts:
         raise PatchConflict(
             f"{live} has its own versions of {', '.join(conflicts)} (not Open WebUI's nor the patch's); "
@@ -204,7 +130,7 @@ def _sync_live(
         data, target = wanted[name], live / name
         if data is None:
             target.unlink(missing_ok=True)
-        elif _digest(target) != assets.sha256(data):
+        elif digest(target) != assets.sha256(data):
             write_atomic(target, data)
 
 
@@ -234,27 +160,27 @@ def status(package_dir: Path | None = None, static_dir: Path | None = None) -> P
             result.details.append(f"patch files without a manifest: {', '.join(leftovers)}")
         if live is not None:
             # Not applied: the live folder should hold the package's loader.js and none of the assets.
-            expected = {n: _digest(static / n) if n == assets.LOADER else None for n in assets.FILES}
-            result.live_state = _combine(
-                [PatchState.NOT_APPLIED if _digest(live / n) == expected[n] else PatchState.MODIFIED for n in assets.FILES]
+            expected = {n: digest(static / n) if n == assets.LOADER else None for n in assets.FILES}
+            result.live_state = combine(
+                [PatchState.NOT_APPLIED if digest(live / n) == expected[n] else PatchState.MODIFIED for n in assets.FILES]
             )
         return result
     desired = {n: assets.sha256(d) for n, d in assets.desired_files(_original_loader(store, manifest)).items()}
     states: list[PatchState] = []
     for name in assets.FILES:
         record = manifest.files.get(name)
-        state = _classify(_digest(static / name), desired[name], record)
+        state = classify(digest(static / name), desired[name], record)
         states.append(state)
         if state is PatchState.NOT_APPLIED:
             result.details.append(f"{name} is the original again (Open WebUI reinstalled?): run `youlab patch apply`")
         elif state is PatchState.MODIFIED:
             result.details.append(f"{name} was changed since the patch was applied")
-    result.state = _combine(states)
+    result.state = combine(states)
     if result.state is PatchState.OUTDATED:
         result.details.append("written by an earlier version of this patch: run `youlab patch apply` to update")
     if live is not None:
-        result.live_state = _combine(
-            [_classify(_digest(live / n), desired[n], manifest.files.get(n)) for n in assets.FILES]
+        result.live_state = combine(
+            [classify(digest(live / n), desired[n], manifest.files.get(n)) for n in assets.FILES]
         )
         if result.live_state is not PatchState.APPLIED and result.state is PatchState.APPLIED:
             result.details.append(f"restart Open WebUI or run `youlab patch apply --static-dir {live}`")
@@ -268,13 +194,13 @@ def apply(package_dir: Path | None = None, static_dir: Path | None = None, *, fo
     version = package_version(package)
     _check_supported(package, version)
     store = PatchStore(package)
-    with _writable(package), _locked(package):
+    with writable(package), locked(package):
         manifest = store.load() or _fresh_manifest(store, static, version, force)
         files = assets.desired_files(_original_loader(store, manifest))
         conflicts = [
             name
             for name in assets.FILES
-            if _classify(_digest(static / name), assets.sha256(files[name]), manifest.files.get(name))
+            if classify(digest(static / name), assets.sha256(files[name]), manifest.files.get(name))
             is PatchState.MODIFIED
         ]
         if conflicts and not force:
@@ -288,7 +214,7 @@ def apply(package_dir: Path | None = None, static_dir: Path | None = None, *, fo
         manifest.open_webui_version = version
         store.save(manifest)
         for name in assets.FILES:
-            if _digest(static / name) != assets.sha256(files[name]):
+            if digest(static / name) != assets.sha256(files[name]):
                 write_atomic(static / name, files[name])
         if live is not None:
             allowed = {n: {r.original_sha256, *r.written_sha256} for n, r in manifest.files.items()}
@@ -301,7 +227,7 @@ def revert(package_dir: Path | None = None, static_dir: Path | None = None, *, f
     package, static = _resolve(package_dir)
     live = _live(static_dir, static)
     store = PatchStore(package)
-    with _writable(package), _locked(package):
+    with writable(package), locked(package):
         manifest = store.load()
         if manifest is None:
             leftovers = status(package).details
@@ -317,7 +243,7 @@ def revert(package_dir: Path | None = None, static_dir: Path | None = None, *, f
                     (static / name).unlink(missing_ok=True)
             return status(package, static_dir)
         allowed = {n: {r.original_sha256, *r.written_sha256} for n, r in manifest.files.items()}
-        conflicts = [n for n, ok in allowed.items() if _digest(static / n) not in ok]
+        conflicts = [n for n, ok in allowed.items() if digest(static / n) not in ok]
         if conflicts and not force:
             raise PatchConflict(
                 f"{', '.join(conflicts)} in {static} changed since the patch was applied; refusing to replace them "
@@ -331,10 +257,10 @@ def revert(package_dir: Path | None = None, static_dir: Path | None = None, *, f
                 originals[name] = None
             else:
                 backup = store.original(name)
-                if _digest(backup) != record.original_sha256:
+                if digest(backup) != record.original_sha256:
                     raise PatchConflict(f"the backup of the original {name} in {store.root} is missing or damaged")
-                if _digest(target) != record.original_sha256:
-                    _restore(backup, target)
+                if digest(target) != record.original_sha256:
+                    restore(backup, target)
                 originals[name] = backup.read_bytes()
         if live is not None:
             _sync_live(live, originals, allowed, tuple(reversed(assets.FILES)), force)

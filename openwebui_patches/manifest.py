@@ -1,9 +1,11 @@
 """The record of an applied patch: for each file it wrote, the original's hash and backup, and the hash of every
 version the patch has written there (so a later apply can update, and revert can tell our bytes from someone
-else's). It lives in `<open_webui>/.youlab-patch/`, beside (not inside) the folders Open WebUI serves."""
+else's). It lives in `<open_webui>/.youlab-patch/`, beside (not inside) the folders Open WebUI serves: the front-end
+part's at its top (where earlier versions put it), the server part's in its `server/` subfolder."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -43,7 +45,7 @@ class FileRecord:
 @dataclass
 class Manifest:
     open_webui_version: str
-    static_dir: str
+    static_dir: str  # the folder holding the patched files (for the server part: the package itself)
     files: dict[str, FileRecord] = field(default_factory=dict)
     applied_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     patch: str = PATCH_ID
@@ -53,11 +55,11 @@ class Manifest:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
 
     @classmethod
-    def from_json(cls, text: str, where: Path) -> Manifest:
+    def from_json(cls, text: str, where: Path, patch: str = PATCH_ID) -> Manifest:
         try:
             raw = json.loads(text)
-            if raw.get("patch") != PATCH_ID or raw.get("format") != FORMAT:
-                raise ManifestError(f"{where}: not a {PATCH_ID} manifest of format {FORMAT}")
+            if raw.get("patch") != patch or raw.get("format") != FORMAT:
+                raise ManifestError(f"{where}: not a {patch} manifest of format {FORMAT}")
             files = {
                 name: FileRecord(rec["original_sha256"], list(rec["written_sha256"]))
                 for name, rec in raw["files"].items()
@@ -67,17 +69,21 @@ class Manifest:
                 static_dir=raw["static_dir"],
                 files=files,
                 applied_at=raw["applied_at"],
+                patch=patch,
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ManifestError(f"{where}: unreadable patch manifest ({exc})") from exc
 
 
 class PatchStore:
-    """The state folder of one Open WebUI package: manifest plus byte-exact backups of the originals."""
+    """The state of one part of the patch on one Open WebUI package: manifest plus byte-exact backups of the
+    originals. `part` is the subfolder of `.youlab-patch/` (empty: the front-end part, at the top)."""
 
-    def __init__(self, package_dir: Path):
-        self.root = package_dir / STATE_DIR_NAME
+    def __init__(self, package_dir: Path, part: str = "", patch: str = PATCH_ID):
+        self.top = package_dir / STATE_DIR_NAME
+        self.root = self.top / part if part else self.top
         self.manifest_path = self.root / MANIFEST_NAME
+        self.patch = patch
 
     def exists(self) -> bool:
         return self.manifest_path.is_file()
@@ -85,7 +91,7 @@ class PatchStore:
     def load(self) -> Manifest | None:
         if not self.manifest_path.is_file():
             return None
-        return Manifest.from_json(self.manifest_path.read_text(encoding="utf-8"), self.manifest_path)
+        return Manifest.from_json(self.manifest_path.read_text(encoding="utf-8"), self.manifest_path, self.patch)
 
     def save(self, manifest: Manifest) -> None:
         data = manifest.to_json().encode()
@@ -104,7 +110,12 @@ class PatchStore:
         return self.root / ORIGINALS_DIR / name
 
     def remove(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        """Forget this part (its manifest and backups), leaving the other part's state alone."""
+        self.manifest_path.unlink(missing_ok=True)
+        shutil.rmtree(self.root / ORIGINALS_DIR, ignore_errors=True)
+        for folder in (self.root, self.top):
+            with contextlib.suppress(OSError):  # not empty: the other part is still applied
+                folder.rmdir()
 
 
 def write_atomic(path: Path, data: bytes) -> None:

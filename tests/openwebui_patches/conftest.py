@@ -12,8 +12,8 @@ import openwebui_patches
 
 
 def copy_open_webui(target_root: Path, version: str | None = None) -> Path:
-    """Copy frontend/static, frontend/index.html and the dist-info METADATA of the installed Open WebUI into
-    `target_root/site-packages/`, optionally claiming another version. Returns the copied package directory."""
+    """Copy frontend/static, frontend/index.html, main.py and the dist-info METADATA of the installed Open WebUI
+    into `target_root/site-packages/`, optionally claiming another version. Returns the copied package directory."""
     installed = openwebui_patches.installed_package_dir()
     site = target_root / "site-packages"
     package = site / "open_webui"
@@ -21,6 +21,8 @@ def copy_open_webui(target_root: Path, version: str | None = None) -> Path:
     shutil.copytree(installed / "frontend" / "static", package / "frontend" / "static")
     _unpatch(installed, package / "frontend" / "static")
     shutil.copy2(installed / "frontend" / "index.html", package / "frontend" / "index.html")
+    shutil.copy2(installed / "main.py", package / "main.py")
+    _unpatch_main(installed, package / "main.py")
     real_version = openwebui_patches.package_version(installed)
     info = site / f"open_webui-{version or real_version}.dist-info"
     info.mkdir()
@@ -46,6 +48,13 @@ def _unpatch(installed: Path, static: Path) -> None:
             shutil.copy2(state / "originals" / name, static / name)
 
 
+def _unpatch_main(installed: Path, main: Path) -> None:
+    """The same for main.py and the server part's backup."""
+    state = installed / ".youlab-patch" / "server"
+    if (state / "manifest.json").is_file():
+        shutil.copy2(state / "originals" / "main.py", main)
+
+
 def snapshot(root: Path) -> dict[str, tuple[bytes, int, int]]:
     """Every file under root: bytes, mode and mtime (ns), keyed by relative path."""
     return {
@@ -58,6 +67,11 @@ def snapshot(root: Path) -> dict[str, tuple[bytes, int, int]]:
 @pytest.fixture
 def package(tmp_path: Path) -> Path:
     return copy_open_webui(tmp_path)
+
+
+@pytest.fixture
+def main_py(package: Path) -> Path:
+    return package / "main.py"
 
 
 @pytest.fixture
