@@ -21,6 +21,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -136,6 +137,8 @@ class LettaSync:
         self._courses[course.id] = course
         record = PendingSync(user_id, course.id, diff.block, str(diff.id))
         queued = None
+        target: Callable[..., object]
+        args: tuple[Any, ...]
         try:
             if self.state is not None:
                 queued = self.state.outbox_enqueue({"user_id": user_id, "course": course.id, "block": diff.block,
@@ -200,9 +203,15 @@ class LettaSync:
 
     # The retry records: the state store's outbox, queue "letta" ---------------------------------------------
 
+    def _outbox(self) -> Outbox:
+        """The state store: only its outbox gives records ids, and only such records start the retry thread."""
+        if self.state is None:
+            raise RuntimeError("Letta sync has outbox records but no state store")
+        return self.state
+
     def _done(self, record: PendingSync) -> None:
         if record.ids:
-            self.state.outbox_ack(record.ids)
+            self._outbox().outbox_ack(record.ids)
         with self._lock:
             self._failing.pop((record.user_id, record.course_id, record.block), None)
 
@@ -222,7 +231,7 @@ class LettaSync:
                 self._retry_pending_sync(False)
                 # Decided under the lock: a record queued after this check finds no thread and starts one.
                 with self._lock:
-                    if not self.state.outbox_stats(queue=LETTA_QUEUE).queued:
+                    if not self._outbox().outbox_stats(queue=LETTA_QUEUE).queued:
                         self._retry_thread = None
                         return
             except Exception:
@@ -257,7 +266,7 @@ class LettaSync:
             return
         # Anything unexpected is kept queued like an outage: only a refusal counts toward the record turning dead.
         transient = is_transient(exc, unknown=True)
-        self.state.outbox_retry(record.ids, record.last_error, backoff, count_attempt=not transient)
+        self._outbox().outbox_retry(record.ids, record.last_error, backoff, count_attempt=not transient)
         self._ensure_retrying()
 
     def pending(self) -> list[PendingSync]:
