@@ -9,6 +9,7 @@ import pytest
 from youlab_core.cli import main
 from youlab_core.cli.runs_cmd import format_duration, total_tokens
 from youlab_core.state import RunRecord, open_store
+from tests.support.courses import course_toml, task, write_course
 
 USAGE = {"prompt_tokens": 1200, "completion_tokens": 345, "total_tokens": 1545}
 
@@ -82,33 +83,12 @@ def test_duration_and_token_formats() -> None:
     assert [total_tokens(run(u)) for u in ({}, {"prompt_tokens": 10}, {"prompt_tokens": 10, "completion_tokens": 5})] == [None, 10, 15]
 
 
-COURSE = """
-[agent]
-id = "essay"
-name = "Essay"
-models = ["essay-tutor"]
-
-[block.student]
-field.notes = { type = "string" }
-
-[[task]]
-name = "counter"
-after_messages = 5
-manual = false
-queries = [ { target = "student.notes", question = "What?" } ]
-
-[[task]]
-name = "weekly"
-schedule = "0 9 * * 1"
-on_idle = true
-queries = [ { target = "student.notes", question = "What?" } ]
-"""
+COURSE = course_toml("essay", tasks=[task("counter", after_messages=5, manual=False),
+                                     task("weekly", schedule="0 9 * * 1", on_idle=True)])
 
 
 def _config(tmp_path: Path) -> Path:
-    course = tmp_path / "config" / "courses" / "essay"
-    course.mkdir(parents=True)
-    (course / "course.toml").write_text(COURSE)
+    write_course(tmp_path / "config", COURSE)
     return tmp_path / "config"
 
 

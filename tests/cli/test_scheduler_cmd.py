@@ -13,22 +13,10 @@ import pytest
 from youlab_core.cli import main
 from youlab_core.state import open_store
 from tests.scheduler.conftest import write_config
+from tests.support.courses import course_toml, task
 
 ROOT = Path(__file__).resolve().parents[2]
-COURSE = """
-[agent]
-id = "demo"
-name = "Demo"
-models = ["demo-tutor"]
-
-[block.student]
-field.notes = { type = "string" }
-
-[[task]]
-name = "grader"
-manual = true
-queries = [ { target = "student.notes", question = "What?" } ]
-"""
+COURSE = course_toml(tasks=[task("grader")])
 
 
 @pytest.fixture

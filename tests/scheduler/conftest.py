@@ -13,45 +13,20 @@ from youlab_core.scheduler import BatchFailures, DueWork, Scheduler
 from youlab_core.settings import Settings
 from youlab_core.state import SqlStateStore, open_store
 from youlab_core.triggers import FakeClock, StaticGroupResolver
+from tests.support.courses import course_toml, task, write_course
 
 T0 = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)  # a Saturday; Berlin changes to summer time the next night
 
-COURSE = """
-[agent]
-id = "demo"
-name = "Demo"
-models = ["demo-tutor"]
-
-[block.student]
-field.notes = { type = "string" }
-
-[[task]]
-name = "nightly"
-schedule = "0 2 * * *"
-timezone = "Europe/Berlin"
-manual = false
-batch_size = 2
-queries = [ { target = "student.notes", question = "What?" } ]
-
-[[task]]
-name = "idle-grader"
-on_idle = true
-idle_threshold_minutes = 5
-idle_cooldown_minutes = 30
-queries = [ { target = "student.notes", question = "What?" } ]
-
-[[task]]
-name = "counter"
-after_messages = 3
-user_filter = ["u1", "group:cohort"]
-queries = [ { target = "student.notes", question = "What?" } ]
-"""
+COURSE = course_toml(tasks=[
+    task("nightly", schedule="0 2 * * *", timezone="Europe/Berlin", manual=False, batch_size=2),
+    task("idle-grader", on_idle=True, idle_threshold_minutes=5, idle_cooldown_minutes=30),
+    task("counter", after_messages=3, user_filter=["u1", "group:cohort"]),
+])
 
 
 def write_config(root: Path, text: str = COURSE) -> Path:
-    course_dir = root / "config" / "courses" / "demo"
-    course_dir.mkdir(parents=True, exist_ok=True)
-    (course_dir / "course.toml").write_text(text)
+    """`text` as the only course of `<root>/config`; returns that config directory."""
+    write_course(root / "config", text, folder="demo")
     return root / "config"
 
 

@@ -14,27 +14,14 @@ from pathlib import Path
 import pytest
 
 from youlab_core.state import open_store
+from tests.support.courses import course_toml, task
 
 from .conftest import write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 PAST = datetime(2026, 1, 1, tzinfo=UTC)
 
-RACE_COURSE = """
-[agent]
-id = "demo"
-name = "Demo"
-models = ["demo-tutor"]
-
-[block.student]
-field.notes = { type = "string" }
-
-[[task]]
-name = "race"
-manual = true
-batch_size = 50
-queries = [ { target = "student.notes", question = "What?" } ]
-"""
+RACE_COURSE = course_toml(tasks=[task("race", batch_size=50)])
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -134,14 +121,9 @@ def test_work_of_a_killed_worker_runs_once_after_its_lease_expires(url: str, tmp
         store.close()
 
 
-PLANNED_COURSE = RACE_COURSE.replace('name = "race"\nmanual = true', 'name = "race"\nmanual = true\nschedule = "0 * * * *"') + """
-[[task]]
-name = "idle-race"
-on_idle = true
-idle_threshold_minutes = 1
-batch_size = 25
-queries = [ { target = "student.notes", question = "What?" } ]
-"""
+# the race task also on an hourly schedule, and an idle task planned by every process at once
+PLANNED_COURSE = course_toml(tasks=[task("race", schedule="0 * * * *", batch_size=50),
+                                    task("idle-race", on_idle=True, idle_threshold_minutes=1, batch_size=25)])
 
 
 def test_workers_planning_the_same_schedule_fire_and_idle_sweep_run_each_once(url: str, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,55 +16,18 @@ from youlab_core.scheduler import Scheduler
 from youlab_core.settings import Settings
 from youlab_core.state import SqlStateStore, open_store
 from youlab_core.triggers import FakeClock
+from tests.support.courses import course_toml, task
 
 from .conftest import T0, RecordingHandler, write_config
 
-QUERIES = 'queries = [ { target = "student.notes", question = "What?" } ]'
 # One task per trigger kind, each with a second trigger that comes round during the backoff, and its own student.
-COURSE = f"""
-[agent]
-id = "demo"
-name = "Demo"
-models = ["demo-tutor"]
-
-[block.student]
-field.notes = {{ type = "string" }}
-
-[[task]]
-name = "minutely"
-schedule = "* * * * *"
-manual = false
-user_filter = ["cron-student"]
-{QUERIES}
-
-[[task]]
-name = "idler"
-on_idle = true
-idle_threshold_minutes = 1
-idle_cooldown_minutes = 1
-manual = false
-user_filter = ["idle-student"]
-{QUERIES}
-
-[[task]]
-name = "counter"
-after_messages = 2
-on_idle = true
-idle_threshold_minutes = 1
-idle_cooldown_minutes = 1
-manual = false
-user_filter = ["count-student"]
-{QUERIES}
-
-[[task]]
-name = "by-hand"
-manual = true
-on_idle = true
-idle_threshold_minutes = 1
-idle_cooldown_minutes = 1
-user_filter = ["hand-student"]
-{QUERIES}
-"""
+IDLE: dict[str, Any] = {"on_idle": True, "idle_threshold_minutes": 1, "idle_cooldown_minutes": 1}
+COURSE = course_toml(tasks=[
+    task("minutely", schedule="* * * * *", manual=False, user_filter=["cron-student"]),
+    task("idler", **IDLE, manual=False, user_filter=["idle-student"]),
+    task("counter", after_messages=2, **IDLE, manual=False, user_filter=["count-student"]),
+    task("by-hand", **IDLE, user_filter=["hand-student"]),
+])
 BACKOFF_MINUTES = 5  # attempt 1 -> 2 waits 5 minutes, 2 -> 3 waits 10
 ERROR = "LLMError: upstream 503"
 
