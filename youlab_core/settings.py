@@ -28,6 +28,11 @@ class Settings(BaseModel):
 
     # Memory
     diff_expiry_days: int = Field(default=30, gt=0)
+    memory_fsync: bool = Field(default=True, description="fsync git objects, index and ref before a change is acknowledged")
+    upkeep_interval_seconds: float = Field(default=300.0, gt=0, description="how often students' repositories are checked for packing")
+    upkeep_loose_objects: int = Field(default=256, gt=0, description="estimated loose objects that make a repository due for packing")
+    upkeep_max_packs: int = Field(default=8, gt=1, description="packs that make the next packing combine them all into one")
+    upkeep_repos_per_tick: int = Field(default=20, gt=0, description="most repositories one upkeep tick packs")
 
     # Triggers and scheduler
     misfire_grace_minutes: int = Field(default=10, ge=0)
@@ -74,6 +79,7 @@ class Settings(BaseModel):
     inject_memory: bool = Field(default=True, description="add the student's approved blocks to the course tutor's system prompt")
     config_check_seconds: float = Field(default=3.0, ge=0, description="how often course files are checked for changes")
     activity_queue_max: int = Field(default=10000, gt=0, description="student messages waiting to be counted; more are logged and not counted")
+    review_note_max_chars: int = Field(default=2000, gt=0, description="longest note a student can add to an approval or rejection")
 
     # Runner, Honcho mirror, Letta sync (issue 5: runner engineer)
     call_backoff_seconds: float = Field(default=0.5, ge=0, description="first retry delay of a transient call failure (doubles)")

@@ -64,7 +64,8 @@ def check_consistent(memory: StudentMemory, repo: Path) -> None:
     assert len(all_ids) == len(set(all_ids)) == len(pending) + len(archived)  # each diff in exactly one place
 
 
-POINTS_THAT_COMMIT = ["after-journal", "after-first-file", "mid-file", "mid-index-write", "before-commit", "after-commit"]
+POINTS_THAT_COMMIT = ["after-journal", "after-first-file", "mid-file", "mid-index-write", "before-commit",
+                      "before-object-sync", "mid-ref", "after-ref", "after-commit"]
 
 
 @pytest.mark.parametrize("point", ["mid-journal", *POINTS_THAT_COMMIT])

@@ -60,12 +60,25 @@ def install_crash_point(point: str, ready: Path) -> None:
     repo_module.atomic_write = atomic_write  # type: ignore[assignment]
     repo_module.StudentRepo._apply = apply  # type: ignore[method-assign]
     if point == "before-commit":
-        import git.index.base
+        from git import Commit
 
-        def commit(*args: object, **kwargs: object) -> None:
+        def create_from_tree(*args: object, **kwargs: object) -> None:
             freeze(ready)
 
-        git.index.base.IndexFile.commit = commit  # type: ignore[method-assign]
+        Commit.create_from_tree = create_from_tree  # type: ignore[method-assign,assignment]
+    if point == "before-object-sync":
+        repo_module.sync_objects = lambda db: freeze(ready)  # type: ignore[assignment]
+    if point in ("mid-ref", "after-ref"):
+        original_ref = repo_module.write_ref
+
+        def write_ref(git_dir: Path, ref: str, hexsha: str, *, sync: bool) -> None:
+            if point == "mid-ref":
+                (git_dir / f"{ref}.lock").write_text(hexsha[:20])  # half a ref lock, never renamed
+                freeze(ready)
+            original_ref(git_dir, ref, hexsha, sync=sync)
+            freeze(ready)
+
+        repo_module.write_ref = write_ref  # type: ignore[assignment]
     if point == "mid-index-write":
         import git.index.base
 

@@ -3,10 +3,13 @@
 Every change goes through `StudentRepo.commit(files, ...)` while the student's lock is held:
 1. the whole change (every file's new content, message, authors) is written to `.git/youlab-journal.json`;
 2. each file is written atomically (temporary file, fsync, rename, fsync of the directory);
-3. the files are staged and committed with GitPython (objects and index written in-process, no `git` subprocess);
+3. the files are staged and committed with GitPython (objects and index written in-process, no `git` subprocess),
+   and the new objects, the index and then the branch ref are fsynced in that order (durable.py);
 4. the journal is removed.
 A process killed anywhere in 1-4 leaves either no journal (nothing changed yet) or a complete journal, which the next
-holder of the lock replays (steps 2-4 are idempotent): the change is committed whole, never half.
+holder of the lock replays (steps 2-4 are idempotent): the change is committed whole, never half. The same holds after
+a power cut, because each step is on disk before the next begins (durable.py says how; `sync=False` skips the git
+fsyncs of step 3, for benchmarks).
 """
 
 from __future__ import annotations
@@ -26,12 +29,12 @@ from datetime import datetime
 from pathlib import Path
 
 import git
-from git import Actor, Blob, IndexFile
-from git.db import GitDB
+from git import Actor, Blob, Commit, IndexFile
 from git.index.typ import BaseIndexEntry, IndexEntry
 from gitdb.base import IStream
 
 from ..errors import NotFound
+from .durable import SyncingGitDB, head_ref, sync_file, sync_objects, sync_tree, write_ref
 
 log = logging.getLogger(__name__)
 
@@ -97,9 +100,10 @@ def validate_version(version: object) -> str:
 class StudentRepo:
     """The git repository at `path` (which may not exist yet)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, sync: bool = True):
         self.path = path
         self.git_dir = path / ".git"
+        self.sync = sync  # fsync git objects, index and ref before a commit returns (docs/memory.md, Power loss)
 
     # ---- existence -----------------------------------------------------------------------------------------------
 
@@ -126,11 +130,15 @@ class StudentRepo:
             who = actor(f"system:create for {owner}")
             index.commit("Create this student's memory", author=who, committer=who, skip_hooks=True)
             repo.close()
+            if self.sync:  # the whole new repository on disk before it appears under users/
+                sync_tree(staging)
             try:
                 os.rename(staging, self.path)
             except OSError as exc:
                 if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY) or not self.exists():
                     raise
+            if self.sync:
+                sync_file(self.path.parent)
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
@@ -180,8 +188,20 @@ class StudentRepo:
         `git hash-object` per handle). GitPython deprecates GitDB for large packed repositories of unknown origin;
         these repositories are small, loose and written only by this module."""
         repo = git.Repo(self.path)  # the default backend starts no process until it is used, and it will not be
-        repo.odb = GitDB(os.path.join(repo.common_dir, "objects"))  # (set afterwards: odbt=GitDB warns on every open)
+        # (set afterwards: odbt=GitDB warns on every open); SyncingGitDB records the object files it writes
+        repo.odb = SyncingGitDB(os.path.join(repo.common_dir, "objects"))
         return repo
+
+    def head_sha(self) -> str | None:
+        """The commit the branch points to, read from the ref file (or packed-refs); None when unreadable."""
+        ref = head_ref(self.git_dir)
+        try:
+            text = (self.git_dir / ref).read_text().strip()
+        except (FileNotFoundError, IsADirectoryError):
+            packed = self.git_dir / "packed-refs"
+            lines = packed.read_text().splitlines() if packed.exists() else []
+            text = next((line.split(" ")[0] for line in lines if line.endswith(f" {ref}")), "")
+        return text if re.fullmatch(r"[0-9a-f]{40}", text) else None
 
     def approval_commit(self, diff_id: str) -> str:
         """The commit that approved `diff_id` (one `git log`; its subject names the diff)."""
@@ -218,6 +238,7 @@ class StudentRepo:
             "author": author,
             "committer": committer or author,
             "when": when.isoformat(),
+            "parent": self.head_sha(),  # for a replay after a power cut, should the ref itself be unreadable
         }
         atomic_write(self.git_dir / JOURNAL_FILE, json.dumps(journal, ensure_ascii=False).encode("utf-8"))
         sha = self._apply(journal)
@@ -237,29 +258,53 @@ class StudentRepo:
                 fsync_dir(folder)
         repo = self.open_git()
         try:
-            index = repo.index
+            index = self._index(repo, journal) if replay else repo.index
             for relpath in deleted:  # in-process: IndexFile.remove would run `git rm`
                 index.entries.pop((relpath, 0), None)
             for relpath in written:
                 stage(repo, index, relpath, files[relpath].encode("utf-8"))  # type: ignore[union-attr]
             index.write()
-            if replay and repo.head.is_valid() and index.write_tree().binsha == repo.head.commit.tree.binsha:
-                return repo.head.commit.hexsha  # the commit was made before the interruption
-            # A replay makes the very same commit (same message, authors, time, tree, parent), so a commit object
-            # written just before the interruption is reused instead of left dangling.
-            message = journal["message"]
-            when = datetime.fromisoformat(journal["when"])
-            commit = index.commit(
-                message,
-                author=actor(journal["author"]),
-                committer=actor(journal["committer"]),
-                author_date=when,
-                commit_date=when,
-                skip_hooks=True,
-            )
-            return commit.hexsha
+            tree = index.write_tree()
+            head = self._head(repo, journal, replay=replay)
+            if replay and head is not None and tree.binsha == head.tree.binsha:
+                sha = head.hexsha  # the commit was made before the interruption
+            else:
+                # A replay makes the very same commit (same message, authors, time, tree, parent), so a commit object
+                # written just before the interruption is reused instead of left dangling.
+                when = datetime.fromisoformat(journal["when"])
+                sha = Commit.create_from_tree(
+                    repo, tree, journal["message"], parent_commits=[head] if head is not None else [], head=False,
+                    author=actor(journal["author"]), committer=actor(journal["committer"]),
+                    author_date=when, commit_date=when,
+                ).hexsha
+            if self.sync:  # everything the ref will name, and the index the next commit starts from, on disk first
+                sync_objects(repo.odb)  # type: ignore[arg-type]
+                sync_file(self.git_dir / "index")
+                sync_file(self.git_dir)
+            if replay or head is None or sha != head.hexsha:  # a replay rewrites even an equal ref: it may be unsynced
+                write_ref(self.git_dir, head_ref(self.git_dir), sha, sync=self.sync)
+            return sha
         finally:
             repo.close()
+
+    def _index(self, repo: git.Repo, journal: dict) -> IndexFile:
+        """The index for a replay: as on disk, or rebuilt from the last commit if a power cut left it unreadable."""
+        index = repo.index
+        try:
+            index.entries  # noqa: B018 (reads the file)
+            return index
+        except Exception:  # any parse error: the index is derived data, rebuilt below
+            head = self._head(repo, journal, replay=True)
+            log.warning("repairing %s: the git index was unreadable; rebuilt from the last commit", self.path)
+            (self.git_dir / "index").unlink(missing_ok=True)
+            return IndexFile.new(repo, head.tree) if head is not None else IndexFile(repo)
+
+    def _head(self, repo: git.Repo, journal: dict, *, replay: bool) -> Commit | None:
+        """The branch's commit; in a replay, the journal's parent when the ref cannot be read."""
+        sha = self.head_sha()
+        if sha is None and replay:
+            sha = journal.get("parent")
+        return repo.commit(sha) if sha else None
 
     # ---- crash repair ----------------------------------------------------------------------------------------------
 
@@ -280,6 +325,8 @@ class StudentRepo:
         # Only a writer holding our lock takes git's own locks, and it is gone: these are stale. A writer killed
         # while git updated a ref leaves them (the reflog's lock too), and every later commit would fail on them.
         for stale in self._git_locks():
+            stale.unlink(missing_ok=True)
+        for stale in (self.git_dir / "objects").glob("obj*"):  # GitDB's temporary object files (mkstemp 'obj')
             stale.unlink(missing_ok=True)
         journal_path = self.git_dir / JOURNAL_FILE
         if not journal_path.exists():

@@ -37,7 +37,8 @@ def utcnow() -> datetime:
 class MemoryStore:
     """Students' memories under `users_root`. Cheap to create; holds no open files between calls.
 
-    `courses` lets `approve` find a diff's course when the caller does not pass it; `clock` is for tests."""
+    `courses` lets `approve` find a diff's course when the caller does not pass it; `clock` is for tests; `sync=False`
+    leaves git's objects, index and ref unsynced (today's speed, no power-cut guarantee: benchmarks, throwaway data)."""
 
     def __init__(
         self,
@@ -47,6 +48,7 @@ class MemoryStore:
         listeners: Sequence[ApprovalListener] = (),
         courses: CourseLookup | None = None,
         clock: Callable[[], datetime] = utcnow,
+        sync: bool = True,
     ):
         if expiry_days <= 0:
             raise ValueError("expiry_days must be positive")
@@ -55,12 +57,14 @@ class MemoryStore:
         self.listeners: list[ApprovalListener] = list(listeners)
         self.courses = courses
         self.clock = clock
+        self.sync = sync
 
     @classmethod
     def from_settings(
         cls, settings: Settings, *, listeners: Sequence[ApprovalListener] = (), courses: CourseLookup | None = None
     ) -> MemoryStore:
-        return cls(settings.users_root, expiry_days=settings.diff_expiry_days, listeners=listeners, courses=courses)
+        return cls(settings.users_root, expiry_days=settings.diff_expiry_days, listeners=listeners, courses=courses,
+                   sync=settings.memory_fsync)
 
     def add_listener(self, listener: ApprovalListener) -> None:
         self.listeners.append(listener)
@@ -72,7 +76,7 @@ class MemoryStore:
         path = self.users_root / user_id
         if path.resolve().parent != self.users_root.resolve():  # defence in depth: symlinks, odd filesystems
             raise InvalidUserId(f"student id {user_id!r} resolves outside the storage root")
-        return StudentMemory(self, user_id, StudentRepo(path))
+        return StudentMemory(self, user_id, StudentRepo(path, sync=self.sync))
 
     def user_ids(self) -> list[str]:
         """Students that have a repository on disk."""
