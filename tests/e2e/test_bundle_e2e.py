@@ -183,7 +183,7 @@ async def test_posting_into_the_thread_is_refused_also_archived_and_moved(quick,
             with pytest.raises(OpenWebUIError) as err:
                 await say(c, "Can I add something?", model=model, chat_id=chat_id,
                           parent_id=current["chat"]["history"]["currentId"])
-            assert err.value.status == 400
+            assert err.value.status == 403  # the write guard, before Open WebUI stores the turn
             assert READ_ONLY.format(name="Quick After") in str(err.value.detail)
             await asyncio.sleep(0.3)
             assert demo_calls(quick) == before, "the model was called for a message into a read-only thread"
