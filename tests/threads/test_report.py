@@ -1,7 +1,14 @@
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime, timezone
+from types import SimpleNamespace
+
+import pytest
+
 from youlab_core.threads import Change, ThreadReport, render_diff, render_report, thread_title
 from youlab_core.threads.model import ChatRecord
+from youlab_core.threads.report import TOO_SLOW, UNREACHABLE, WENT_WRONG, plain_problem, report_from_server
 
 from .conftest import make_report
 
@@ -17,7 +24,8 @@ def test_report_shows_questions_answers_errors_and_each_diff_with_id_and_status(
     text = render_report(make_report())
     assert "How far has the student progressed?" in text
     assert "> They drafted an opening about their grandmother." in text
-    assert "No answer: the dialectic timed out" in text
+    assert "No answer: The agent waited too long for an answer; it will try again on its next run." in text
+    assert "timed out" not in text  # the technical words stay in the run record and the log
     for i in range(2):
         assert f"Change id: `diff-run-1-{i}`" in text
         assert f"+new notes {i}" in text
@@ -56,3 +64,47 @@ def test_agent_messages_ignore_fresh_chats():
     assert fresh.agent_messages() == []
     change = Change("d", "a.b", "", "x")
     assert change.status == "pending"
+
+
+@pytest.mark.parametrize(("error", "shown"), [
+    ("HonchoError: 503 Service Unavailable from http://honcho:8000/v2/peers", UNREACHABLE),
+    ("ConnectError: [Errno 111] Connection refused", UNREACHABLE),
+    ("TimeoutError: ", TOO_SLOW),
+    ("journey.blockers: the dialectic timed out after 120s", TOO_SLOW),
+    ("KeyError: 'values' in /srv/youlab/users/stu-1/memory-blocks/journey.toml", WENT_WRONG),
+    (UNREACHABLE, UNREACHABLE),  # already plain: unchanged
+])
+def test_errors_are_shown_in_plain_words(error, shown):
+    assert plain_problem(error) == shown
+    report = replace(make_report(), problems=[error])
+    text = render_report(report)
+    assert f"- {shown}" in text and (error == shown or error not in text)
+
+
+def test_a_skipped_question_keeps_its_own_words():
+    report = replace(make_report(), problems=["`journey.blockers`: nothing is known about this yet (no messages in scope)"])
+    assert "- `journey.blockers`: nothing is known about this yet (no messages in scope)" in render_report(report)
+
+
+def _diff(diff_id: str, target: str, status: str = "pending", **extra):
+    block, field = target.split(".")
+    return SimpleNamespace(id=diff_id, target=target, block=block, field=field, current_value=["a", "b"],
+                           proposed_value=["a", "b", "c"], status=SimpleNamespace(value=status),
+                           reasoning="Asked: What is blocking the student?\nLearned: Time management.",
+                           source_query="What is blocking the student?", review_note=extra.get("note", ""),
+                           operation=SimpleNamespace(value="append"))
+
+
+def test_report_from_server_takes_everything_from_the_records():
+    when = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
+    report = report_from_server(task="progression-grader", agent="Progression Grader", course="college-essay",
+                                run_id="run-9", created_at=when, problems=[UNREACHABLE],
+                                diffs=[_diff("d1", "journey.blockers", "rejected", note="not true")])
+    assert (report.task, report.run_id, report.created_at) == ("progression-grader", "run-9", when.isoformat())
+    [change] = report.changes
+    assert (change.diff_id, change.status, change.note, change.merge) == ("d1", "rejected", "not true", "append")
+    assert (change.before, change.after) == ("a\nb", "a\nb\nc")
+    [finding] = report.findings
+    assert (finding.question, finding.answer) == ("What is blocking the student?", "Time management.")
+    text = render_report(report)
+    assert "❌ rejected" in text and "Your note: not true" in text and UNREACHABLE in text

@@ -6,10 +6,17 @@ Buttons under an agent's report (sub-actions of the `youlab_review` Action):
   review       one dialog per pending change: approve / reject / decide later, then an optional note.
 In the browser the questions are Open WebUI's event-call dialogs. API callers have no browser session (the dialog
 call answers with an error), so they state their decision in the body: `"youlab": {"confirm": true, "note": "..."}`
-or `"youlab": {"decisions": [{"diff_id": "...", "decision": "approve" | "reject", "note": "..."}]}`.
+or `"youlab": {"decisions": [{"diff_id": "...", "decision": "approve" | "reject", "note": "..."}]}`
+(review_request.py checks every field first).
 
-Only the chat's owner may act, and only on diffs of their own memory that this report proposed. The memory store is
-the source of truth for each change's status; the report message is re-rendered from it after every decision.
+What the review trusts: only the server. The thread registry says which run, task, course and student a chat is
+(a chat that is not a registered thread of this student gets a plain refusal: a copy made by Open WebUI's
+clone/import, or someone else's chat, which gets the same answer as a missing one). The memory store holds each
+change: the report's changes are the student's diffs of that run, plus diffs of earlier runs of the same agent
+that were still pending when the thread was written (a run shows an identical pending change again rather than
+proposing it twice; the view's ids are only candidates for those, each checked against the store). The chat JSON's
+report data is a view: after every review it is rebuilt from the server's records and written back, so an edited
+view is restored.
 
 What the student reads: a `UserFacingError`'s own words (a refusal, a stale or already decided change); any other
 failure is logged with its detail and shown as `SAVE_FAILED`, never as Python exception text.
@@ -20,21 +27,39 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from ..errors import NotFound, PermissionDenied, UserFacingError
-from ..threads.report import Change, ThreadReport, render_diff
+from ..errors import NotFound, UserFacingError, YoulabError
+from ..threads.model import REPORT_KEY, ChatRecord, agent_model_id
+from ..threads.report import Change, ThreadReport, plain_problem, render_diff, render_report, report_from_server
 from .context import Bundle
+from .review_request import PAST, SUB_ACTIONS, Decision, ReviewError, ReviewRequest, checked_note, parse_request
+
+if TYPE_CHECKING:
+    from ..state import ThreadRecord
+
+__all__ = ["SAVE_FAILED", "SUB_ACTIONS", "ReviewError", "review"]
 
 log = logging.getLogger(__name__)
 
 EventCall = Callable[[dict[str, Any]], Awaitable[Any]] | None
-SUB_ACTIONS = ("approve_all", "reject_all", "review")
 SAVE_FAILED = "The change could not be saved; try again later."
+NOT_YOURS = "You can only review changes an agent proposed for you, in your own agent threads."
+COPY = "This is a copy of an agent report; decide its changes in the agent's own thread."
+NO_REPORT = "This chat holds no agent report to review."
+UNAVAILABLE = "Reviews are not available right now; try again in a few minutes."
 
 
-class ReviewError(UserFacingError):
-    """A refusal the student sees (the plugin raises its text out of the action as a plain Exception)."""
+@dataclass(frozen=True)
+class Thread:
+    """A registered agent thread of the acting student, as the server knows it."""
+
+    chat: ChatRecord
+    record: ThreadRecord
+    message_id: str  # the report message the view is written into
+    memory: Any  # the student's StudentMemory
 
 
 def _no_browser(answer: Any) -> bool:
@@ -51,52 +76,140 @@ async def _ask(event_call: EventCall, event: dict[str, Any]) -> Any:
         return {"error": str(exc)}
 
 
-def _status_value(diff: Any) -> str:
-    status = getattr(diff, "status", "pending")
-    return str(getattr(status, "value", status))
+def _looks_like_report(chat: ChatRecord) -> bool:
+    return isinstance(chat.chat.get(REPORT_KEY), dict) or chat.youlab_meta is not None or bool(chat.agent_messages())
 
 
-async def _load(bundle: Bundle, body: dict[str, Any], user: dict[str, Any]) -> tuple[str, str, ThreadReport, Any]:
-    chat_id = str(body.get("chat_id") or "")
-    user_id = str((user or {}).get("id") or "")
-    chat = await bundle.backend.get_chat(chat_id) if chat_id else None
-    if chat is None or chat.user_id != user_id:
-        # Same answer for "not yours" and "does not exist": no hint about other students' chats.
-        raise ReviewError("You can only review changes an agent proposed for you, in your own agent threads.")
-    try:
-        _, report, message_id = await bundle.writer.load_report(chat_id)
-    except LookupError:
-        raise ReviewError("This chat holds no agent report to review.") from None
-    if body.get("id") and body["id"] != message_id:
+def _report_message(chat: ChatRecord, task: str, asked: str | None) -> str:
+    """The id of the agent's report message: only where the view is written, never a source of what it says."""
+    history = chat.chat.get("history") if isinstance(chat.chat, dict) else None
+    messages = history.get("messages") if isinstance(history, dict) else None
+    model = agent_model_id(task)
+    found = sorted(
+        (m.get("timestamp") if isinstance(m.get("timestamp"), int | float) else 0, mid)
+        for mid, m in (messages.items() if isinstance(messages, dict) else ())
+        if isinstance(m, dict) and m.get("role") == "assistant" and m.get("model") == model
+    )
+    ids = [mid for _, mid in found]
+    if asked is not None and asked not in ids:
         raise ReviewError("Use the buttons under the agent's report.")
-    course = bundle.courses.courses.get(report.course)
-    memory = bundle.memory.student(user_id)
-    return chat_id, message_id, report, (memory, course)
+    if asked is not None:
+        return asked
+    if not ids:
+        raise ReviewError(NO_REPORT)
+    return ids[0]
 
 
-def _fresh_statuses(memory: Any, user_id: str, report: ThreadReport) -> dict[str, tuple[str, str]]:
-    out: dict[str, tuple[str, str]] = {}
-    for change in report.changes:
-        try:
-            diff = memory.get_diff(change.diff_id)
-        except NotFound:
-            out[change.diff_id] = ("expired", change.note)
+async def _thread(bundle: Bundle, req: ReviewRequest, user_id: str) -> Thread:
+    chat = await bundle.backend.get_chat(req.chat_id)
+    if chat is None or not user_id or chat.user_id != user_id:
+        raise ReviewError(NOT_YOURS)  # the same answer for "not yours" and "does not exist": no hint either way
+    state = bundle.state
+    if state is None:
+        raise ReviewError(UNAVAILABLE)
+    try:
+        record = await asyncio.to_thread(state.thread, req.chat_id)
+    except Exception:
+        log.exception("review: the thread registry could not be read for chat %s", req.chat_id)
+        raise ReviewError(UNAVAILABLE) from None
+    if record is None or record.user_id != user_id:
+        raise ReviewError(COPY if _looks_like_report(chat) else NO_REPORT)
+    message_id = _report_message(chat, record.task, req.message_id)
+    return Thread(chat, record, message_id, bundle.memory.student(user_id))
+
+
+def _view_ids(chat: ChatRecord) -> list[str]:
+    """Diff ids the view lists: candidates for changes shown again, each checked against the memory store."""
+    data = chat.chat.get(REPORT_KEY)
+    changes = data.get("changes") if isinstance(data, dict) else None
+    return [c["diff_id"] for c in changes or [] if isinstance(c, dict) and isinstance(c.get("diff_id"), str)] \
+        if isinstance(changes, list) else []
+
+
+def _shown_again(diff: Any, record: ThreadRecord) -> bool:
+    """A diff of an earlier run of this agent for this student and course, still pending when the thread was written."""
+    try:
+        return (diff.user_id == record.user_id and diff.agent == record.task and diff.course == record.course_id
+                and diff.created_at <= record.created_at
+                and (diff.reviewed_at is None or diff.reviewed_at >= record.created_at))
+    except TypeError:  # a diff time without a zone cannot be placed against the thread's
+        return False
+
+
+def _true_diffs(memory: Any, record: ThreadRecord, candidates: list[str], order: list[str]) -> list[Any]:
+    """The diffs the thread shows, from the memory store (blocking: call in a thread)."""
+    found = [d for d in memory.list_diffs(agent=record.task, course=record.course_id)
+             if record.run_id and d.run_id == record.run_id and d.user_id == record.user_id]
+    seen = {d.id for d in found}
+    for diff_id in candidates:
+        if diff_id in seen:
             continue
-        if getattr(diff, "user_id", user_id) != user_id:
-            raise PermissionDenied(f"change {change.diff_id} does not belong to you")
-        out[change.diff_id] = (_status_value(diff), getattr(diff, "review_note", "") or change.note)
-    return out
+        try:
+            diff = memory.get_diff(diff_id)
+        except (NotFound, YoulabError, ValueError):  # not this student's, not a diff id at all, ...
+            continue
+        if _shown_again(diff, record):
+            found.append(diff)
+            seen.add(diff.id)
+    rank = {target: i for i, target in enumerate(order)}
+    return sorted(found, key=lambda d: (rank.get(d.target, len(rank)), d.created_at.timestamp(), d.id))
 
 
-async def _decisions(sub: str, body: dict[str, Any], pending: list[Change], event_call: EventCall) -> list[tuple[str, str, str]]:
-    """[(diff_id, "approve"|"reject", note)] from the API body or the browser dialogs ([] = nothing decided)."""
-    given = body.get("youlab") if isinstance(body.get("youlab"), dict) else None
-    if sub in ("approve_all", "reject_all"):
-        verb = "approve" if sub == "approve_all" else "reject"
-        if given is not None:
-            if given.get("confirm") is not True:
+def _run_problems(state: Any, run_id: str | None) -> list[str]:
+    """Plain words for a run that failed (the technical error stays in the run record and the log)."""
+    get_run = getattr(state, "get_run", None)
+    run = get_run(run_id) if run_id and callable(get_run) else None
+    if run is not None and run.status in ("failed", "retrying") and run.error:
+        return [plain_problem(str(run.error))]
+    return []
+
+
+async def _truth(bundle: Bundle, thread: Thread) -> ThreadReport:
+    """The thread's report rebuilt from the registry, the memory store and the run record; nothing from the chat."""
+    record = thread.record
+    try:
+        order = [q.target for q in bundle.find_task(record.task)[1].queries]
+    except NotFound:  # the task left the configuration: the diffs still show, oldest first
+        order = []
+    diffs = await asyncio.to_thread(_true_diffs, thread.memory, record, _view_ids(thread.chat), order)
+    try:
+        problems = await asyncio.to_thread(_run_problems, bundle.state, record.run_id)
+    except Exception:  # the report still shows every change; the run record is only for the problems line
+        log.warning("review: run record %s could not be read", record.run_id, exc_info=True)
+        problems = []
+    created: datetime = record.created_at
+    return report_from_server(task=record.task, agent=bundle.agent_name(record.task) or record.task,
+                              course=record.course_id, run_id=record.run_id or "", created_at=created,
+                              diffs=diffs, problems=problems)
+
+
+async def _write_view(bundle: Bundle, thread: Thread, report: ThreadReport) -> str:
+    """Write the server's report over the chat's view (message content and report data). Returns the content."""
+    content = render_report(report)
+    history = thread.chat.chat.get("history")
+    messages = history.get("messages") if isinstance(history, dict) else None
+    old = messages.get(thread.message_id) if isinstance(messages, dict) else None
+    message = {**(old if isinstance(old, dict) else {}), "id": thread.message_id, "content": content, "role": "assistant"}
+    listed = thread.chat.chat.get("messages")
+    await bundle.backend.update_chat_json(thread.chat.id, {
+        "history": {"messages": {thread.message_id: message}},
+        "messages": [{**m, "content": content} if isinstance(m, dict) and m.get("id") == thread.message_id else m
+                     for m in (listed if isinstance(listed, list) else [])],
+        REPORT_KEY: {**report.to_dict(), "message_id": thread.message_id},
+    })
+    return content
+
+
+async def _decisions(req: ReviewRequest, pending: list[Change], event_call: EventCall, limit: int) -> list[Decision]:
+    """The decisions from the API body or the browser dialogs ([] = nothing decided)."""
+    if req.sub in ("approve_all", "reject_all"):
+        verb = "approve" if req.sub == "approve_all" else "reject"
+        if req.given:
+            if not req.confirm:
                 raise ReviewError('Nothing done: pass "youlab": {"confirm": true} to decide every pending change.')
-            return [(c.diff_id, verb, str(given.get("note") or "")) for c in pending]
+            return [Decision(c.diff_id, verb, req.note) for c in pending]
+        if not pending:
+            return []
         listing = "\n".join(f"- `{c.target}` (`{c.diff_id}`)" for c in pending)
         answer = await _ask(event_call, {"type": "confirmation", "data": {
             "title": f"{verb.capitalize()} {len(pending)} change{'s' if len(pending) != 1 else ''}?",
@@ -108,21 +221,16 @@ async def _decisions(sub: str, body: dict[str, Any], pending: list[Change], even
         if answer is not True:
             return []
         note = await _ask(event_call, {"type": "input", "data": {
-            "title": "Add a note (optional)", "message": "Why? Leave empty to skip.", "placeholder": "Your note",
+            "title": "Add a note (optional)", "message": f"Why? Leave empty to skip. At most {limit:,} characters.",
+            "placeholder": "Your note",
         }})
-        note_text = note if isinstance(note, str) else ""
-        return [(c.diff_id, verb, note_text.strip()) for c in pending]
+        note_text = checked_note(note if isinstance(note, str) else "", "", limit)
+        return [Decision(c.diff_id, verb, note_text) for c in pending]
 
     # review: one change at a time
-    if given is not None:
-        out = []
-        for item in given.get("decisions") or []:
-            diff_id, verb = str(item.get("diff_id", "")), str(item.get("decision", ""))
-            if verb not in ("approve", "reject"):
-                raise ReviewError(f"decision for {diff_id} must be 'approve' or 'reject', not {verb!r}")
-            out.append((diff_id, verb, str(item.get("note") or "")))
-        return out
-    out = []
+    if req.given:
+        return list(req.decisions)
+    out: list[Decision] = []
     for i, change in enumerate(pending, 1):
         answer = await _ask(event_call, {"type": "input", "data": {
             "title": f"Change {i} of {len(pending)}: {change.target}",
@@ -142,9 +250,11 @@ async def _decisions(sub: str, body: dict[str, Any], pending: list[Change], even
         if answer not in ("approve", "reject"):
             continue
         note = await _ask(event_call, {"type": "input", "data": {
-            "title": "Add a note (optional)", "message": f"{answer.capitalize()} `{change.target}`.", "placeholder": "Your note",
+            "title": "Add a note (optional)",
+            "message": f"{answer.capitalize()} `{change.target}`. At most {limit:,} characters.",
+            "placeholder": "Your note",
         }})
-        out.append((change.diff_id, answer, (note if isinstance(note, str) else "").strip()))
+        out.append(Decision(change.diff_id, answer, checked_note(note if isinstance(note, str) else "", "", limit)))
     return out
 
 
@@ -158,49 +268,52 @@ async def review(
     except UserFacingError:
         raise
     except Exception as exc:
-        log.exception("review %r of chat %s by user %s failed", sub, body.get("chat_id"), (user or {}).get("id"))
+        chat_id = body.get("chat_id") if isinstance(body, dict) else None
+        log.exception("review %r of chat %r by user %s failed", sub, chat_id, (user or {}).get("id"))
         raise ReviewError(SAVE_FAILED) from exc
+
+
+async def _decide(memory: Any, decision: Decision, user_id: str) -> str:
+    """Apply one decision; the sentence that says what happened."""
+    past = PAST[decision.verb]
+    act = memory.approve if decision.verb == "approve" else memory.reject
+    try:
+        await asyncio.to_thread(act, decision.diff_id, reviewer=f"student:{user_id}", note=decision.note)
+        return f"`{decision.diff_id}` {past}."
+    except UserFacingError as exc:  # stale, already decided, ...: the reason is written for the student
+        return f"`{decision.diff_id}` was not {past}: {exc}"
+    except Exception:  # the next change may still go through; the report shows what was saved
+        log.exception("%s of change %s for user %s failed", decision.verb, decision.diff_id, user_id)
+        return f"`{decision.diff_id}`: {SAVE_FAILED}"
 
 
 async def _review(
     bundle: Bundle, sub: str, body: dict[str, Any], user: dict[str, Any], *, event_call: EventCall,
     event_emitter: Callable[[dict[str, Any]], Awaitable[Any]] | None,
 ) -> dict[str, Any] | None:
-    if sub not in SUB_ACTIONS:
-        raise ReviewError(f"unknown review action {sub!r} (known: {', '.join(SUB_ACTIONS)})")
-    chat_id, message_id, report, (memory, course) = await _load(bundle, body, user)
-    user_id = str(user["id"])
-    statuses = await asyncio.to_thread(_fresh_statuses, memory, user_id, report)
-    report = report.with_decisions(statuses)
-    pending = report.pending
-    explicit = sub == "review" and isinstance(body.get("youlab"), dict)
-    decided = await _decisions(sub, body, pending, event_call) if pending or explicit else []
-    known = {c.diff_id for c in report.changes}
+    limit = bundle.settings.review_note_max_chars
+    req = parse_request(sub, body, limit)
+    user_id = str((user if isinstance(user, dict) else {}).get("id") or "")
+    thread = await _thread(bundle, req, user_id)
+    report = await _truth(bundle, thread)
+    decided = await _decisions(req, report.pending, event_call, limit)
+    statuses = {c.diff_id: c.status for c in report.changes}
+    unknown = [d.diff_id for d in decided if d.diff_id not in statuses]
+    if unknown:  # checked before anything is decided: a request is applied whole or not at all
+        raise ReviewError(f"change {unknown[0]} is not part of this report; nothing was decided.")
     results: list[str] = []
-    for diff_id, verb, note in decided:
-        if diff_id not in known:
-            raise ReviewError(f"change {diff_id} is not part of this report")
-        current = statuses.get(diff_id, ("pending", ""))[0]
-        if current != "pending":
-            results.append(f"`{diff_id}` was already {current}; nothing done.")
+    for decision in decided:
+        if statuses[decision.diff_id] != "pending":
+            results.append(f"`{decision.diff_id}` was already {statuses[decision.diff_id]}; nothing done.")
             continue
-        try:
-            if verb == "approve":
-                await asyncio.to_thread(memory.approve, diff_id, reviewer=f"student:{user_id}", note=note)
-            else:
-                await asyncio.to_thread(memory.reject, diff_id, reviewer=f"student:{user_id}", note=note)
-            results.append(f"`{diff_id}` {verb}d.")
-        except UserFacingError as exc:  # stale, already decided, ...: the reason is written for the student
-            results.append(f"`{diff_id}` was not {verb}d: {exc}")
-        except Exception:  # the next change may still go through; the report shows what was saved
-            log.exception("%s of change %s for user %s failed", verb, diff_id, user_id)
-            results.append(f"`{diff_id}`: {SAVE_FAILED}")
-    statuses = await asyncio.to_thread(_fresh_statuses, memory, user_id, report)
-    message_id, content = await bundle.writer.rerender(chat_id, statuses)
+        results.append(await _decide(thread.memory, decision, user_id))
+    if decided:
+        report = await _truth(bundle, thread)
+    content = await _write_view(bundle, thread, report)
     if event_emitter is not None and results:
         try:
             await event_emitter({"type": "notification", "data": {"type": "info", "content": " ".join(results)}})
         except Exception:
             log.debug("notification not delivered", exc_info=True)
-    return {"messages": [{"id": message_id, "content": content}], "youlab": {"results": results, "statuses": {
-        k: v[0] for k, v in statuses.items()}}}
+    return {"messages": [{"id": thread.message_id, "content": content}], "youlab": {
+        "results": results, "statuses": {c.diff_id: c.status for c in report.changes}}}

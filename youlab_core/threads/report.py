@@ -1,14 +1,20 @@
 """`ThreadReport`: the structured record of one agent run shown in a student's run thread, and its Markdown rendering.
 
-The structure is stored in the thread's chat JSON (`chat["youlab_report"]`), so the message can be re-rendered
-when the student approves or rejects a change without asking the runner again.
+A copy of the structure sits in the thread's chat JSON (`chat["youlab_report"]`), but that copy is only a view:
+`report_from_server` rebuilds a thread's report from the server's records (the thread registry and the memory store's
+diffs of the run), and the review re-renders from that, so an edited chat JSON never decides anything.
+
+Students read plain words: a failed question or run shows `plain_problem`'s sentence; the technical error stays in
+the run record and the log, where an admin looks.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 STATUS_LABELS = {
@@ -85,6 +91,79 @@ class ThreadReport:
         return [c for c in self.changes if c.status == "pending"]
 
 
+# What a student reads when a question or a run failed (the technical error is in the run record and the log).
+UNREACHABLE = "The agent could not reach its memory service; it will try again on its next run."
+TOO_SLOW = "The agent waited too long for an answer; it will try again on its next run."
+WENT_WRONG = ("Something went wrong on our side; the agent will try again on its next run. "
+              "Your teacher or administrator can see the details.")
+PLAIN_PROBLEMS = (UNREACHABLE, TOO_SLOW, WENT_WRONG)
+_SLOW_WORDS = ("timed out", "timeout")
+_UNREACHABLE_WORDS = ("connect", "unreachable", "unavailable", "refused", "honcho", "dialectic", "network",
+                      "name resolution", "502", "503", "504")
+
+
+def plain_problem(error: str) -> str:
+    """The sentence a student reads for a technical error (already plain sentences pass through unchanged)."""
+    if error in PLAIN_PROBLEMS:
+        return error
+    lowered = error.lower()
+    if any(word in lowered for word in _SLOW_WORDS):
+        return TOO_SLOW
+    if any(word in lowered for word in _UNREACHABLE_WORDS):
+        return UNREACHABLE
+    return WENT_WRONG
+
+
+def _shown_problem(problem: str) -> str:
+    # "`block.field`: why no change" lines are written for the student (a skipped question); anything else is a
+    # run's error, which may be technical.
+    return problem if problem.startswith("`") else plain_problem(problem)
+
+
+def value_text(value: Any) -> str:
+    """A field value as the report shows it (a list one item a line, other non-text values as JSON)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "\n".join(str(v) for v in value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _learned(reasoning: str) -> str:
+    """What the agent learned, from a diff's reasoning ("Asked: <question>\nLearned: <answer>", as the runner writes it)."""
+    head, sep, tail = reasoning.partition("\nLearned: ")
+    return tail if sep and head.startswith("Asked: ") else reasoning
+
+
+def _status(diff: Any) -> str:
+    status = getattr(diff, "status", "pending")
+    return str(getattr(status, "value", status))
+
+
+def report_from_server(
+    *, task: str, agent: str, course: str, run_id: str, created_at: datetime, diffs: Sequence[Any],
+    problems: Sequence[str] = (),
+) -> ThreadReport:
+    """A thread's report from the server's records only: the registry's thread (task, course, run, time) and the
+    memory store's diffs shown in it (duck-typed `PendingDiff`s, in the order given). Each change's text, status and
+    the student's note come from its diff; each finding is the question that diff answered and what was learned."""
+    findings = [Finding(question=str(getattr(d, "source_query", "") or ""), target=d.target,
+                        answer=_learned(str(getattr(d, "reasoning", "") or ""))) for d in diffs]
+    changes = [
+        Change(diff_id=d.id, target=d.target, before=value_text(d.current_value), after=value_text(d.proposed_value),
+               status=_status(d), reason=str(getattr(d, "reasoning", "") or ""),
+               note=str(getattr(d, "review_note", "") or ""),
+               merge=str(getattr(getattr(d, "operation", ""), "value", getattr(d, "operation", "")) or ""))
+        for d in diffs
+    ]
+    return ThreadReport(task=task, agent=agent, course=course, run_id=run_id, created_at=created_at.isoformat(),
+                        findings=[f for f in findings if f.question], changes=changes, problems=list(problems))
+
+
 def _fence(text: str) -> str:
     """A code fence longer than any backtick run inside `text`, so content can never close it early."""
     longest = run = 0
@@ -120,7 +199,7 @@ def render_report(report: ThreadReport) -> str:
             out.append(f"**{i}. {f.question}** (for `{f.target}`)")
             out.append("")
             if f.error:
-                out.append(f"> No answer: {f.error}")
+                out.append(f"> No answer: {plain_problem(f.error)}")
             else:
                 out += [f"> {line}" if line else ">" for line in (f.answer.strip() or "(nothing new)").splitlines()]
             out.append("")
@@ -138,7 +217,7 @@ def render_report(report: ThreadReport) -> str:
             out += ["", f"Your note: {c.note}"]
         out.append("")
     if report.problems:
-        out += ["### Problems during this run", ""] + [f"- {p}" for p in report.problems] + [""]
+        out += ["### Problems during this run", ""] + [f"- {_shown_problem(p)}" for p in report.problems] + [""]
     pending = len(report.pending)
     if pending:
         out.append(
