@@ -62,6 +62,34 @@ async def test_tasks_and_automations_are_not_counted(bundle_env, extra):
     assert bundle.state.activity("stu-1", "college-essay") is None
 
 
+class RecordingMirror:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str | None, str, str]] = []
+
+    def enqueue(self, user_id, chat_id, role, text, *, at=None) -> None:
+        self.sent.append((user_id, chat_id, role, text))
+
+
+async def test_no_body_or_metadata_key_switches_counting_mirroring_or_memory_off(bundle_env):
+    """Once a `youlab_internal` key skipped all three; the bundle's own calls never pass the filters (bypass_filter),
+    so no client-sent key is honoured."""
+    flt, bundle, _ = bundle_env
+    course = bundle.courses.course("college-essay")
+    bundle.memory.student("stu-1").write_field(course, "student", "profile", "Loves astronomy.", author="student:stu-1")
+    mirror = bundle.parts.activity.mirror = RecordingMirror()
+    chat = await bundle.backend.create_chat("stu-1", {"models": ["college-essay-tutor"]}, folder_id=None, meta={})
+    forged = {**body("skip me"), "youlab_internal": True, "metadata": {"youlab_internal": True}}
+    user, metadata = {"id": "stu-1"}, meta("stu-1", chat.id, youlab_internal=True)
+    out = await flt.inlet(forged, __user__=user, __metadata__=metadata, __model__=TUTOR)
+    assert "Loves astronomy." in out["messages"][0]["content"]
+    reply = {**out, "messages": out["messages"] + [{"role": "assistant", "content": "noted"}]}
+    await flt.outlet(reply, __user__=user, __metadata__=metadata, __model__=TUTOR)
+    await bundle.parts.activity.drain()
+    activity = bundle.state.activity("stu-1", "college-essay")
+    assert activity is not None and activity.message_count == 1
+    assert [(role, text) for _, _, role, text in mirror.sent] == [("user", "skip me"), ("assistant", "noted")]
+
+
 async def test_chats_with_other_models_are_not_counted(bundle_env):
     flt, bundle, _ = bundle_env
     await flt.inlet(body("x", "gpt-4o"), __user__={"id": "stu-1"}, __metadata__=meta("stu-1", "c1"), __model__={"id": "gpt-4o"})

@@ -24,9 +24,6 @@ from .context import Bundle
 
 log = logging.getLogger(__name__)
 
-INTERNAL_MARKER = "youlab_internal"  # metadata/body key the bundle's own model calls carry
-
-
 class ReadOnlyThread(UserFacingError):
     """Raised by the inlet for a message into an agent thread; its text is what the student sees."""
 
@@ -35,16 +32,19 @@ def _model_id(body: dict[str, Any], model: dict[str, Any] | None) -> str:
     return str((model or {}).get("id") or body.get("model") or "")
 
 
-def is_uncounted_call(body: dict[str, Any], metadata: dict[str, Any], model_id: str) -> str | None:
-    """Why this call is not a student's message (None: it is one)."""
+def is_uncounted_call(metadata: dict[str, Any], model_id: str) -> str | None:
+    """Why this call is not a student's message (None: it is one).
+
+    The body is not consulted: no key a client adds to it switches counting, Honcho mirroring or memory off. The
+    bundle's own LLM calls need no mark: they go through Open WebUI's generate_chat_completion in-process with
+    bypass_filter=True (youlab_core/llm/openwebui.py), so no filter sees them. `metadata` is built by Open WebUI's
+    server (a client's `metadata` is replaced), though it copies a request's `automation_id` as sent."""
     if metadata.get("task"):
         return f"Open WebUI task {metadata.get('task')}"
     if metadata.get("automation_id"):
         return "automation run"
     if task_of_model(model_id):
         return "agent model"
-    if metadata.get(INTERNAL_MARKER) or body.get(INTERNAL_MARKER):
-        return "YouLab's own call"
     return None
 
 
@@ -71,7 +71,7 @@ async def inlet(bundle: Bundle, body: dict[str, Any], *, user: dict[str, Any], m
         await _keep_agent_model(bundle, info, model_id)
         raise ReadOnlyThread(read_only_message(info))
 
-    if is_uncounted_call(body, metadata, model_id) or not user_id:
+    if is_uncounted_call(metadata, model_id) or not user_id:
         return body
 
     try:
@@ -108,7 +108,7 @@ async def outlet(bundle: Bundle, body: dict[str, Any], *, user: dict[str, Any], 
     user_id = str((user or {}).get("id") or metadata.get("user_id") or "")
     chat_id = metadata.get("chat_id") or body.get("chat_id")
     model_id = _model_id(body, model)
-    if is_uncounted_call(body, metadata, model_id) or not user_id:
+    if is_uncounted_call(metadata, model_id) or not user_id:
         return body
     try:
         courses = bundle.courses_counting(model_id)
