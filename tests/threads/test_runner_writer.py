@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
+from types import SimpleNamespace
 
 from youlab_core.config import MergeStrategy, load_course
 from youlab_core.runner.report import ProposedChange, QueryReport, StudentReport
 from youlab_core.threads import MemoryChats, ThreadWriter
-from youlab_core.threads.runner_writer import RunnerThreadWriter, run_report_from_student_report
+from youlab_core.threads.runner_writer import RunnerThreadWriter, pending_changes, run_report_from_student_report
 
 COURSE = load_course(Path(__file__).resolve().parents[2] / "config/courses/college-essay/course.toml")
 TASK = COURSE.task("milestone-tracker")
@@ -44,3 +45,35 @@ async def test_write_returns_the_chat_id_of_the_new_thread(tmp_path):
     assert chat.chat["models"] == ["youlab_agents.milestone-tracker"] and chat.meta["youlab"]["run_id"] == "run-9"
     content = chat.chat["messages"][0]["content"]
     assert "+Outline finished" in content and "Change id: `d-1`" in content
+
+
+def diff(diff_id: str, run_id: str = "run-1") -> SimpleNamespace:
+    """A pending diff as the memory store returns it (PendingDiff's field names)."""
+    return SimpleNamespace(id=diff_id, run_id=run_id, target="journey.milestones", current_value=["Topic chosen"],
+                           proposed_value=["Topic chosen", "Outline finished"], reasoning="Asked: ...",
+                           operation=MergeStrategy.append)
+
+
+def test_pending_diffs_become_pending_changes():
+    assert pending_changes(None) is None
+    [change] = pending_changes([diff("d-7")])
+    assert (change.diff_id, change.target, change.status, change.merge) == ("d-7", "journey.milestones", "pending", "append")
+    assert change.before == "Topic chosen" and change.after == "Topic chosen\nOutline finished"
+
+
+async def test_the_reports_pending_diffs_and_status_reach_the_writer(state):
+    chats = MemoryChats()
+    writer = RunnerThreadWriter(ThreadWriter(chats, state))
+    earlier = student_report()
+    earlier.run_id, earlier.pending_diffs = "run-1", []
+    first = await writer.write("stu-1", COURSE, TASK, earlier)
+    failed = student_report()
+    failed.run_id, failed.status, failed.pending_diffs = "run-2", "failed", [diff("d-1"), diff("d-old")]
+    second = await writer.write("stu-1", COURSE, TASK, failed)
+    assert writer.last is not None and writer.last.carried == ("d-old",)  # d-1 is in this report already
+    assert writer.last.archived == ()  # a failed run archives nothing
+    assert not chats.chats[first].archived and second != first
+    done = student_report()
+    done.run_id, done.pending_diffs = "run-3", [diff("d-old")]  # d-1 was decided; d-old waits in run-2's thread
+    await writer.write("stu-1", COURSE, TASK, done)
+    assert writer.last.archived == (first,) and writer.last.carried == ()

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
-from youlab_core.threads import MemoryChats, ThreadWriter, agent_model_id
+from youlab_core.threads import Change, MemoryChats, ThreadReport, ThreadWriter, agent_model_id
 from youlab_core.threads.model import AGENT_TYPE
 
 from .conftest import make_report
@@ -32,7 +33,8 @@ async def test_first_run_creates_folder_chat_and_registry_entry(writer: ThreadWr
 
 async def test_second_run_reuses_folder_and_archives_older_run(writer: ThreadWriter, chats: MemoryChats, state):
     first = await writer.write_run("stu-1", make_report("run-1"))
-    second = await writer.write_run("stu-1", make_report("run-2"))
+    # Nothing of the first run is pending any more (the memory store says so): it is archived.
+    second = await writer.write_run("stu-1", make_report("run-2"), pending=make_report("run-2").changes)
     assert second.folder_id == first.folder_id
     assert second.archived == (first.chat_id,)
     old = chats.chats[first.chat_id]
@@ -43,7 +45,7 @@ async def test_second_run_reuses_folder_and_archives_older_run(writer: ThreadWri
 async def test_archiving_can_be_turned_off(chats: MemoryChats, state):
     writer = ThreadWriter(chats, state, archive_old_threads=False)
     first = await writer.write_run("stu-1", make_report("run-1"))
-    second = await writer.write_run("stu-1", make_report("run-2"))
+    second = await writer.write_run("stu-1", make_report("run-2"), pending=[])
     assert second.archived == () and not chats.chats[first.chat_id].archived
 
 
@@ -90,3 +92,97 @@ async def test_a_retried_write_of_one_run_leaves_one_thread(writer: ThreadWriter
     assert [t.chat_id for t in state.threads_for("stu-1")] == [first.chat_id]
     other_student = await writer.write_run("stu-2", make_report("run-7"))
     assert other_student.chat_id != first.chat_id
+
+
+# --- nothing goes missing (issue 11) ---
+
+def pending_of(*reports: ThreadReport) -> list[Change]:
+    """What the memory store would say is pending: every change of these reports."""
+    return [c for r in reports for c in r.changes]
+
+
+async def test_a_retried_run_rewrites_its_thread_with_the_final_report(writer: ThreadWriter, chats: MemoryChats, state):
+    failed = replace(make_report("run-7", changes=0), problems=["`journey.grader_notes`: the dialectic timed out"])
+    first = await writer.write_run("stu-1", failed, pending=[], failed=True)
+    final = make_report("run-7")
+    again = await writer.write_run("stu-1", final, pending=pending_of(final))
+    assert again.chat_id == first.chat_id and again.rewritten and not first.rewritten
+    assert again.message_id == first.message_id and again.title == first.title
+    chat = chats.chats[first.chat_id]
+    history = chat.chat["history"]
+    assert list(history["messages"]) == [first.message_id] and history["currentId"] == first.message_id
+    content = history["messages"][first.message_id]["content"]
+    assert "Change id: `diff-run-7-0`" in content and "the dialectic timed out" not in content
+    assert chat.chat["messages"][0]["content"] == content
+    _, report, message_id = await writer.load_report(first.chat_id)  # the buttons decide against the final report
+    assert message_id == first.message_id and [c.diff_id for c in report.changes] == ["diff-run-7-0", "diff-run-7-1"]
+    assert [t.chat_id for t in state.threads_for("stu-1")] == [first.chat_id]
+
+
+async def test_a_retry_keeps_the_failed_attempts_pending_changes(writer: ThreadWriter, chats: MemoryChats):
+    attempt = make_report("run-7", changes=1)  # proposed diff-run-7-0, then failed
+    await writer.write_run("stu-1", attempt, pending=pending_of(attempt), failed=True)
+    final = replace(make_report("run-7", changes=0), changes=[Change("diff-new", "journey.grader_notes", "a", "b")])
+    ref = await writer.write_run("stu-1", final, pending=pending_of(attempt, final))
+    _, report, _ = await writer.load_report(ref.chat_id)
+    assert [c.diff_id for c in report.changes] == ["diff-new", "diff-run-7-0"] and ref.carried == ("diff-run-7-0",)
+
+
+async def test_an_older_thread_is_archived_only_when_nothing_is_left_to_decide(writer: ThreadWriter, chats: MemoryChats):
+    first_report = make_report("run-1")
+    first = await writer.write_run("stu-1", first_report, pending=pending_of(first_report))
+    second_report = make_report("run-2")
+    second = await writer.write_run("stu-1", second_report, pending=pending_of(first_report, second_report))
+    assert second.archived == () and not chats.chats[first.chat_id].archived  # run-1 still waits for the student
+    # The student decides run-1's changes (the stored report may still say pending: the memory store is the truth).
+    third_report = make_report("run-3")
+    third = await writer.write_run("stu-1", third_report, pending=pending_of(second_report, third_report))
+    assert third.archived == (first.chat_id,) and chats.chats[first.chat_id].archived
+    assert not chats.chats[second.chat_id].archived and third.carried == ()
+
+
+async def test_without_the_memory_store_the_reports_decide_what_is_archived(writer: ThreadWriter, chats: MemoryChats):
+    first = await writer.write_run("stu-1", make_report("run-1"))  # shows two pending changes
+    second = await writer.write_run("stu-1", make_report("run-2"))
+    assert second.archived == () and second.carried == ()
+    await writer.rerender(first.chat_id, {"diff-run-1-0": ("approved", ""), "diff-run-1-1": ("rejected", "")})
+    third = await writer.write_run("stu-1", make_report("run-3"))
+    assert third.archived == (first.chat_id,)
+
+
+async def test_a_failed_run_archives_nothing(writer: ThreadWriter, chats: MemoryChats):
+    first = await writer.write_run("stu-1", make_report("run-1", changes=0), pending=[])
+    second = await writer.write_run("stu-1", make_report("run-2", changes=0), pending=[], failed=True)
+    assert second.archived == () and not chats.chats[first.chat_id].archived
+    third = await writer.write_run("stu-1", make_report("run-3", changes=0), pending=[])
+    assert set(third.archived) == {first.chat_id, second.chat_id}
+
+
+async def test_pending_changes_of_a_deleted_thread_appear_in_the_next_thread(writer: ThreadWriter, chats: MemoryChats):
+    first_report, kept_report = make_report("run-1"), make_report("run-2", changes=1)
+    first = await writer.write_run("stu-1", first_report, pending=pending_of(first_report))
+    kept = await writer.write_run("stu-1", kept_report, pending=pending_of(first_report, kept_report))
+    chats.delete_chat(first.chat_id)
+    await chats.archive_chat(kept.chat_id)  # an archived thread still exists: its change is not listed twice
+    next_report = make_report("run-3", changes=0)
+    ref = await writer.write_run("stu-1", next_report, pending=pending_of(first_report, kept_report))
+    assert ref.carried == ("diff-run-1-0", "diff-run-1-1")
+    _, report, message_id = await writer.load_report(ref.chat_id)
+    assert [(c.diff_id, c.status) for c in report.changes] == [("diff-run-1-0", "pending"), ("diff-run-1-1", "pending")]
+    content = chats.chats[ref.chat_id].chat["history"]["messages"][message_id]["content"]
+    assert "Change id: `diff-run-1-0`" in content and "2 changes waiting for you" in content
+    # Listed once: the run after that finds them in this thread and carries nothing.
+    after = await writer.write_run("stu-1", make_report("run-4", changes=0), pending=pending_of(first_report, kept_report))
+    assert after.carried == ()
+
+
+async def test_pending_changes_of_a_deleted_folder_appear_in_the_next_thread_in_a_new_folder(
+    writer: ThreadWriter, chats: MemoryChats, state,
+):
+    first_report = make_report("run-1")
+    first = await writer.write_run("stu-1", first_report, pending=pending_of(first_report))
+    chats.delete_folder(first.folder_id)  # Open WebUI deletes the folder's chats with it
+    ref = await writer.write_run("stu-1", make_report("run-2", changes=0), pending=pending_of(first_report))
+    assert ref.folder_id != first.folder_id and chats.folders[ref.folder_id].name == "Progression Grader"
+    assert ref.carried == ("diff-run-1-0", "diff-run-1-1")
+    assert [f.folder_id for f in state.agent_folders("stu-1", "progression-grader")] == [ref.folder_id]

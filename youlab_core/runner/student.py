@@ -261,12 +261,27 @@ class StudentRun:
                                            plan.current, outcome.proposed_value, plan.reasoning, outcome.id,
                                            plan.merged.note)
 
+    async def _agent_pending(self) -> list[Any] | None:
+        """This agent's diffs still pending for the student, from the memory store (None when it cannot be read:
+        then the thread writer carries nothing over and archives only by what the older reports show)."""
+        try:
+            memory = self.memory or self.tools.memory.student(self.user_id)
+            diffs: list[Any] = await self.tools.blocking(memory.list_diffs, "pending", self.task.name, self.course)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("task %r: the pending changes of student %r could not be read", self.task.name, self.user_id,
+                        exc_info=True)
+            return None
+        return diffs
+
     async def _write_thread(self) -> None:
         writer = self.tools.report_writer
         report = self.report
         if writer is None or not report.queries:
             return
         s = self.settings
+        report.pending_diffs = await self._agent_pending()
         try:
             report.thread_chat_id = await call_with_retries(
                 lambda: writer.write(self.user_id, self.course, self.task, report),

@@ -2,7 +2,7 @@
 
 - `OpenWebUIChats` (openwebui.py): inside Open WebUI (or any process with its DATA_DIR/DATABASE_URL), through
   `open_webui.models`.
-- `RestChats` (rest.py): over Open WebUI's REST API with one user's token.
+  (No REST writer: Open WebUI 0.12's REST API creates folders and chats only for the caller.)
 - `MemoryChats` (below): in memory, for unit tests and benchmarks of the code above it.
 
 Lookups return None for "does not exist" and RAISE when the store cannot be read: the read-only guard must know
@@ -124,3 +124,18 @@ class MemoryChats(ChatBackend):
     def rename(self, chat_id: str, title: str) -> None:
         old = self.chats[chat_id]
         self.chats[chat_id] = ChatRecord(old.id, old.user_id, title, {**old.chat, "title": title}, old.meta, old.folder_id, old.archived)
+
+    def delete_chat(self, chat_id: str) -> None:
+        del self.chats[chat_id]
+
+    def delete_folder(self, folder_id: str) -> None:
+        """Like Open WebUI's default: the folder's chats are deleted with it."""
+        del self.folders[folder_id]
+        for chat_id in [c.id for c in self.chats.values() if c.folder_id == folder_id]:
+            del self.chats[chat_id]
+
+    def update_folder(self, folder_id: str, *, name: str | None = None, meta: dict[str, Any] | None = None) -> None:
+        """Rename and/or shallow-merge meta, as Open WebUI's folder update does."""
+        old = self.folders[folder_id]
+        self.folders[folder_id] = FolderRecord(old.id, old.user_id, name if name is not None else old.name,
+                                               {**old.meta, **(meta or {})}, old.parent_id)

@@ -115,3 +115,5 @@ class ThreadRef:
     course: str
     run_id: str
     archived: tuple[str, ...] = ()  # older threads archived by this run
+    carried: tuple[str, ...] = ()  # pending changes of earlier runs listed here because their thread is gone
+    rewritten: bool = False  # the run's thread existed (a retry) and now holds this report

@@ -63,14 +63,32 @@ def run_report_from_student_report(course: Any, task: Any, report: Any) -> Threa
     )
 
 
+def pending_changes(diffs: Any) -> list[Change] | None:
+    """The memory store's pending diffs (PendingDiff field names) as report changes; None stays None (unknown)."""
+    if diffs is None:
+        return None
+    return [
+        Change(diff_id=str(d.id), target=str(getattr(d, "target", "")), before=_text(getattr(d, "current_value", "")),
+               after=_text(getattr(d, "proposed_value", "")), status="pending", reason=_text(getattr(d, "reasoning", "")),
+               merge=_value(getattr(d, "operation", "")))
+        for d in diffs
+    ]
+
+
 class RunnerThreadWriter:
-    """`await write(user_id, course, task, student_report) -> chat_id`, as the runner calls it."""
+    """`await write(user_id, course, task, student_report) -> chat_id`, as the runner calls it. The report's
+    `pending_diffs` (the agent's pending diffs, read after the run) and its status decide what the writer carries
+    over and archives (youlab_core.threads.writer)."""
 
     def __init__(self, writer: ThreadWriter):
         self.writer = writer
         self.last: ThreadRef | None = None
 
     async def write(self, user_id: str, course: Any, task: Any, report: Any) -> str | None:
-        ref = await self.writer.write_run(user_id, run_report_from_student_report(course, task, report))
+        ref = await self.writer.write_run(
+            user_id, run_report_from_student_report(course, task, report),
+            pending=pending_changes(getattr(report, "pending_diffs", None)),
+            failed=getattr(report, "status", "") == "failed",
+        )
         self.last = ref
         return ref.chat_id

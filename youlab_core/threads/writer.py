@@ -1,17 +1,23 @@
-"""Writing run threads: the agent's folder (once per student and agent), one chat per run, the registry entry,
-archiving older runs, and re-rendering a report after the student decides on a change."""
+"""Writing run threads: the agent's folder (youlab_core.threads.folders), one chat per (run, student), the registry
+entry, archiving older runs that have nothing left to decide, and re-rendering a report after the student decides.
+
+Nothing goes missing: a retried run rewrites its own thread with its final report, a failed run archives nothing, an
+older thread is archived only when none of its changes is still pending, and a pending change whose thread is gone
+(the student deleted the chat or its folder) is listed again in the next thread of its agent, with its buttons.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .backend import ChatBackend
+from .folders import AgentFolders
 from .model import (
     AGENT_TYPE,
     META_KEY,
@@ -20,10 +26,9 @@ from .model import (
     FolderRecord,
     ThreadRef,
     agent_model_id,
-    folder_meta,
     thread_title,
 )
-from .report import ThreadReport, render_report
+from .report import Change, ThreadReport, render_report
 
 if TYPE_CHECKING:  # annotations only: importing the threads does not load the state package (SQLAlchemy)
     from ..state import ThreadRegistry
@@ -60,6 +65,29 @@ def report_chat_json(report: ThreadReport, *, title: str, message_id: str, now: 
     }
 
 
+def report_diff_ids(chat: ChatRecord, *, pending_only: bool = False) -> set[str]:
+    """The change ids a thread's report lists (with `pending_only`: those it last showed as pending)."""
+    data = chat.chat.get(REPORT_KEY) if isinstance(chat.chat, dict) else None
+    changes = data.get("changes") if isinstance(data, dict) else None
+    if not isinstance(changes, list):
+        return set()
+    return {str(c["diff_id"]) for c in changes
+            if isinstance(c, dict) and c.get("diff_id") and (not pending_only or c.get("status", "pending") == "pending")}
+
+
+def run_chat_id(run_id: str, user_id: str, task: str) -> str:
+    """One chat id per (run, student): a retried run, or a retried write, finds the thread it already made."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"youlab-run-thread:{run_id}:{user_id}:{task}"))
+
+
+def _report_message_id(chat: ChatRecord) -> str:
+    data = chat.chat.get(REPORT_KEY) if isinstance(chat.chat, dict) else None
+    stored = data.get("message_id") if isinstance(data, dict) else None
+    history = chat.chat.get("history") if isinstance(chat.chat, dict) else None
+    current = history.get("currentId") if isinstance(history, dict) else None
+    return str(stored or current or uuid.uuid4())
+
+
 class ThreadWriter:
     """Implements the runner's thread writer on top of a `ChatBackend` and the state store's thread registry."""
 
@@ -72,75 +100,102 @@ class ThreadWriter:
         now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ):
         self.backend = backend
-        self.registry = registry
+        self._registry = registry
+        self.folders = AgentFolders(backend, registry)
         self.archive_old_threads = archive_old_threads
         self.now = now
-        # One lock per (user, task): two runs of one agent for one student in this process never race to create
-        # the folder. Across processes the scheduler's claims already keep one run per (user, task) at a time.
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
-    def _lock(self, user_id: str, task: str) -> asyncio.Lock:
-        return self._locks.setdefault((user_id, task), asyncio.Lock())
+    @property
+    def registry(self) -> ThreadRegistry | None:
+        return self._registry
 
-    async def find_folder(self, user_id: str, task: str) -> FolderRecord | None:
-        matches = [f for f in await self.backend.list_folders(user_id) if f.agent_task == task]
-        return min(matches, key=lambda f: f.id) if matches else None
+    @registry.setter
+    def registry(self, registry: ThreadRegistry | None) -> None:
+        # The bundle hands the state store in once it is open; the folders are recorded in the same store.
+        self._registry = registry
+        self.folders.registry = registry
 
     async def ensure_folder(self, user_id: str, task: str, agent_name: str, course_id: str) -> FolderRecord:
-        async with self._lock(user_id, task):
-            found = await self.find_folder(user_id, task)
-            if found is not None:
-                return found
-            taken = {f.name.lower() for f in await self.backend.list_folders(user_id) if f.parent_id is None}
-            name = agent_name
-            # The student may own a folder with the agent's name already: never write into it, pick a free name.
-            suffix = 1
-            while name.lower() in taken:
-                suffix += 1
-                name = f"{agent_name} ({suffix})" if suffix > 2 else f"{agent_name} (agent)"
-            return await self.backend.create_folder(user_id, name, folder_meta(task, course_id))
+        return await self.folders.ensure(user_id, task, agent_name, course_id, self.now())
 
-    async def write_run(self, user_id: str, report: ThreadReport) -> ThreadRef:
-        """Create the run's thread in the agent's folder, register it, archive older runs of the agent."""
+    async def _earlier_threads(self, user_id: str, task: str, chat_id: str) -> list[ChatRecord]:
+        """This student's other threads of the agent that still exist (the registry lists them, newest first)."""
+        if self.registry is None:
+            return []
+        found = []
+        for thread in self.registry.threads_for(user_id, task=task):
+            if thread.chat_id != chat_id and (chat := await self.backend.get_chat(thread.chat_id)) is not None:
+                found.append(chat)
+        return found
+
+    async def write_run(
+        self, user_id: str, report: ThreadReport, *, pending: Sequence[Change] | None = None, failed: bool = False,
+    ) -> ThreadRef:
+        """Write the run's thread in the agent's folder (or rewrite it, when this run wrote one before), register
+        it, and archive older threads of the agent that have nothing left to decide.
+
+        `pending`: the agent's changes still pending for this student in the memory store, after this run (None:
+        unknown). Those no existing thread lists are added to this report. `failed`: the run failed; it archives
+        nothing (the earlier thread may be the last good one)."""
         folder = await self.ensure_folder(user_id, report.task, report.agent, report.course)
         created = self.now()
         title = thread_title(report.agent, created)
-        message_id = str(uuid.uuid4())
-        meta = {
-            META_KEY: {
-                "type": AGENT_TYPE,
-                "task": report.task,
-                "agent": report.agent,
-                "course": report.course,
-                "run_id": report.run_id,
-                "created_at": created.isoformat(),
+        chat_id = run_chat_id(report.run_id, user_id, report.task) if report.run_id else str(uuid.uuid4())
+        existing = await self.backend.get_chat(chat_id)
+        earlier = await self._earlier_threads(user_id, report.task, chat_id)
+        carried: list[Change] = []
+        if pending is not None:
+            listed = {c.diff_id for c in report.changes}.union(*(report_diff_ids(c) for c in earlier))
+            carried = [c for c in pending if c.diff_id not in listed]
+            report = replace(report, changes=[*report.changes, *carried])
+        if existing is None:
+            message_id = str(uuid.uuid4())
+            meta = {
+                META_KEY: {
+                    "type": AGENT_TYPE,
+                    "task": report.task,
+                    "agent": report.agent,
+                    "course": report.course,
+                    "run_id": report.run_id,
+                    "created_at": created.isoformat(),
+                }
             }
-        }
-        # One chat id per (run, student): a write retried after the chat was created finds it instead of
-        # leaving a duplicate thread.
-        chat_id = (str(uuid.uuid5(uuid.NAMESPACE_URL, f"youlab-run-thread:{report.run_id}:{user_id}:{report.task}"))
-                   if report.run_id else str(uuid.uuid4()))
-        chat = await self.backend.get_chat(chat_id) or await self.backend.create_chat(
-            user_id, report_chat_json(report, title=title, message_id=message_id, now=created.timestamp()),
-            folder_id=folder.id, meta=meta, chat_id=chat_id,
-        )
-        older: list[str] = []
+            chat = await self.backend.create_chat(
+                user_id, report_chat_json(report, title=title, message_id=message_id, now=created.timestamp()),
+                folder_id=folder.id, meta=meta, chat_id=chat_id,
+            )
+        else:
+            # A retry of this run: its final report replaces what the failed attempt wrote, in the same message.
+            chat, message_id = existing, _report_message_id(existing)
+            fresh = report_chat_json(report, title=existing.title, message_id=message_id, now=created.timestamp())
+            await self.backend.update_chat_json(chat_id, {k: fresh[k] for k in ("models", "history", "messages", REPORT_KEY)})
         if self.registry is not None:
-            previous = [t.chat_id for t in self.registry.threads_for(user_id, task=report.task) if t.chat_id != chat.id]
             self.registry.register_thread(chat.id, user_id, report.task, report.course, report.run_id, created)
-            older = previous
-        archived: list[str] = []
-        if self.archive_old_threads:
-            for chat_id in older:
-                try:
-                    await self.backend.archive_chat(chat_id)
-                    archived.append(chat_id)
-                except Exception:  # an old thread that vanished or cannot be archived must not fail the new run
-                    log.warning("could not archive old thread %s of %s/%s", chat_id, user_id, report.task, exc_info=True)
+        archived = await self._archive(earlier, pending, user_id, report.task) if self.archive_old_threads and not failed else []
         return ThreadRef(
-            chat_id=chat.id, folder_id=folder.id, message_id=message_id, title=title, user_id=user_id,
-            task=report.task, course=report.course, run_id=report.run_id, archived=tuple(archived),
+            chat_id=chat.id, folder_id=chat.folder_id or folder.id, message_id=message_id, title=chat.title,
+            user_id=user_id, task=report.task, course=report.course, run_id=report.run_id, archived=tuple(archived),
+            carried=tuple(c.diff_id for c in carried), rewritten=existing is not None,
         )
+
+    async def _archive(self, earlier: list[ChatRecord], pending: Sequence[Change] | None, user_id: str, task: str) -> list[str]:
+        """Archive the earlier threads none of whose changes is pending (by the memory store when `pending` is
+        known, else by what each report last showed)."""
+        pending_ids = {c.diff_id for c in pending} if pending is not None else None
+        archived: list[str] = []
+        for chat in earlier:
+            if chat.archived:
+                continue
+            open_ids = (report_diff_ids(chat) & pending_ids if pending_ids is not None
+                        else report_diff_ids(chat, pending_only=True))
+            if open_ids:
+                continue  # the student still has something to decide there
+            try:
+                await self.backend.archive_chat(chat.id)
+                archived.append(chat.id)
+            except Exception:  # an old thread that vanished or cannot be archived must not fail the new run
+                log.warning("could not archive old thread %s of %s/%s", chat.id, user_id, task, exc_info=True)
+        return archived
 
     async def load_report(self, chat_id: str) -> tuple[ChatRecord, ThreadReport, str]:
         """The thread's chat, its structured report and the id of the report message. LookupError if not a thread."""
@@ -150,8 +205,7 @@ class ThreadWriter:
         data = chat.chat.get(REPORT_KEY)
         if not isinstance(data, dict):
             raise LookupError(f"chat {chat_id} holds no agent report")
-        message_id = str(data.get("message_id") or chat.chat.get("history", {}).get("currentId") or "")
-        return chat, ThreadReport.from_dict(data), message_id
+        return chat, ThreadReport.from_dict(data), _report_message_id(chat)
 
     async def rerender(self, chat_id: str, decisions: dict[str, tuple[str, str]]) -> tuple[str, str]:
         """Apply `diff_id -> (status, note)` to the stored report and rewrite the report message.
