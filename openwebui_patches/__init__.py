@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from . import server
+from . import common, server
 from .common import SUPPORTED_VERSIONS, PatchConflict, PatchState, UnsupportedOpenWebUI
 from .installer import PatchStatus, apply, revert, status
 from .locate import OpenWebUINotFound, installed_package_dir, package_version
@@ -25,6 +25,7 @@ __all__ = [
     "ServerPatchStatus",
     "UnsupportedOpenWebUI",
     "apply",
+    "common",
     "installed_package_dir",
     "package_version",
     "revert",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import openwebui_patches
 from youlab_core.cli import main
 
@@ -24,7 +26,7 @@ def _parts(out: str) -> dict[str, str]:
     }
 
 
-def test_status_apply_revert_round_trip(package: Path, capsys) -> None:
+def test_status_apply_revert_round_trip(package: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = snapshot(package)
     assert main(["patch", "status", "--open-webui-dir", str(package)]) == 1
     assert _parts(capsys.readouterr().out) == {FRONT: "not applied", SERVER: "not applied"}
@@ -40,13 +42,22 @@ def test_status_apply_revert_round_trip(package: Path, capsys) -> None:
     assert snapshot(package) == before
 
 
-def test_status_is_not_applied_while_one_part_is_missing(package: Path, capsys) -> None:
+def test_a_front_end_refusal_does_not_stop_the_server_part(package: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    index = package / "frontend" / "index.html"
+    index.write_text(index.read_text().replace("/static/loader.js", "/static/other.js"))
+    assert main(["patch", "apply", "--open-webui-dir", str(package)]) == 2
+    captured = capsys.readouterr()
+    assert _parts(captured.out) == {SERVER: "applied"}
+    assert captured.err.startswith("error: front-end view: ") and "does not load /static/loader.js" in captured.err
+
+
+def test_status_is_not_applied_while_one_part_is_missing(package: Path, capsys: pytest.CaptureFixture[str]) -> None:
     openwebui_patches.apply(package)
     assert main(["patch", "status", "--open-webui-dir", str(package)]) == 1
     assert _parts(capsys.readouterr().out) == {FRONT: "applied", SERVER: "not applied"}
 
 
-def test_a_conflict_in_one_part_does_not_stop_the_other(package: Path, capsys) -> None:
+def test_a_conflict_in_one_part_does_not_stop_the_other(package: Path, capsys: pytest.CaptureFixture[str]) -> None:
     main_py = package / "main.py"
     openwebui_patches.server.apply(package)
     main_py.write_bytes(main_py.read_bytes() + b"# edited\n")
@@ -58,7 +69,7 @@ def test_a_conflict_in_one_part_does_not_stop_the_other(package: Path, capsys) -
     assert _parts(capsys.readouterr().out) == {FRONT: "applied", SERVER: "applied"}
 
 
-def test_unsupported_version_exits_2_with_the_reason(tmp_path: Path, capsys) -> None:
+def test_unsupported_version_exits_2_with_the_reason(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     package = copy_open_webui(tmp_path, version="0.11.0")
     assert main(["patch", "apply", "--open-webui-dir", str(package)]) == 2
     err = capsys.readouterr().err
@@ -66,7 +77,9 @@ def test_unsupported_version_exits_2_with_the_reason(tmp_path: Path, capsys) -> 
     assert err.count("0.11.0") == 1  # about the whole installation: said once, not per part
 
 
-def test_static_dir_defaults_to_the_environment(tmp_path: Path, package: Path, monkeypatch, capsys) -> None:
+def test_static_dir_defaults_to_the_environment(
+    tmp_path: Path, package: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import shutil
 
     live = tmp_path / "live"
@@ -76,14 +89,16 @@ def test_static_dir_defaults_to_the_environment(tmp_path: Path, package: Path, m
     assert f"live STATIC_DIR {live}: applied" in capsys.readouterr().out
 
 
-def test_a_static_dir_that_does_not_exist_yet_is_left_to_open_webui(tmp_path: Path, package: Path, monkeypatch, capsys) -> None:
+def test_a_static_dir_that_does_not_exist_yet_is_left_to_open_webui(
+    tmp_path: Path, package: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("STATIC_DIR", str(tmp_path / "not-created-yet"))
     assert main(["patch", "apply", "--open-webui-dir", str(package)]) == 0
     assert "live STATIC_DIR" not in capsys.readouterr().out
 
 
 def test_a_conflict_in_the_environment_static_dir_is_only_a_warning(
-    tmp_path: Path, package: Path, monkeypatch, capsys
+    tmp_path: Path, package: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import shutil
 

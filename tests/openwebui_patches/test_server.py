@@ -10,6 +10,7 @@ import py_compile
 import sys
 import threading
 import types
+from collections.abc import Callable
 from importlib.machinery import SourceFileLoader
 from pathlib import Path
 
@@ -61,13 +62,13 @@ def test_apply_appends_a_block_that_compiles_and_installs_the_guard_on_app(packa
     # `app` and `log` are module-level names assigned before the block runs.
     names = _module_names(tree)
     assert names["app"] < len(tree.body) - 1 and names["log"] < names["app"]
-    assert ast.unparse(tree.body[names["app"]].value).startswith("FastAPI(")  # type: ignore[attr-defined]
+    assert ast.unparse(tree.body[names["app"]]).startswith("app = FastAPI(")
 
 
 def test_the_block_calls_install_write_guard_with_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[object] = []
     stub = types.ModuleType("youlab_core.bundle.write_guard")
-    stub.install_write_guard = calls.append  # type: ignore[attr-defined]
+    setattr(stub, "install_write_guard", calls.append)
     monkeypatch.setitem(sys.modules, "youlab_core.bundle.write_guard", stub)
     app = object()
     exec(compile(server.guard_block(), "main.py", "exec"), {"app": app, "log": logging.getLogger("t")})
@@ -108,7 +109,9 @@ def test_python_recompiles_main_py_after_apply_and_revert(main_py: Path, package
     py_compile.compile(str(main_py), cfile=str(cached), invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)
 
     def names() -> set[str]:
-        return set(SourceFileLoader("open_webui.main", str(main_py)).get_code("open_webui.main").co_names)
+        code = SourceFileLoader("open_webui.main", str(main_py)).get_code("open_webui.main")
+        assert code is not None
+        return set(code.co_names)
 
     assert GUARD_NAME not in names()
     server.apply(package)
@@ -235,9 +238,9 @@ def test_status_says_when_a_running_server_predates_main_py(package: Path, monke
 def test_concurrent_applies_of_both_parts_end_applied(package: Path) -> None:
     errors: list[BaseException] = []
 
-    def run(step: object) -> None:
+    def run(step: Callable[[Path], object]) -> None:
         try:
-            step(package)  # type: ignore[operator]
+            step(package)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -251,3 +254,8 @@ def test_concurrent_applies_of_both_parts_end_applied(package: Path) -> None:
     assert openwebui_patches.status(package).state is PatchState.APPLIED
     manifest = json.loads((package / ".youlab-patch" / "server" / "manifest.json").read_text())
     assert len(manifest["files"]["main.py"]["written_sha256"]) == 1
+
+
+def test_the_documented_block_is_the_one_applied() -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "readonly-threads.md"
+    assert server.guard_block().decode().strip() in docs.read_text()

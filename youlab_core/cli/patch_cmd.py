@@ -59,6 +59,10 @@ def run(args: argparse.Namespace) -> int:
         print(back.describe())
         applied = openwebui_patches.PatchState.APPLIED
         return 0 if front.state is applied and back.state is applied else 1
+    if args.patch_command == "apply":
+        # About the whole installation, the same for both parts: said once (revert works on any version).
+        package = openwebui_patches.common.resolve_package(package_dir)
+        openwebui_patches.common.check_version(package, openwebui_patches.package_version(package))
     server = openwebui_patches.server.apply if args.patch_command == "apply" else openwebui_patches.server.revert
     failed = False
     for label, step in (
@@ -67,9 +71,7 @@ def run(args: argparse.Namespace) -> int:
     ):
         try:
             print(step())
-        except (openwebui_patches.UnsupportedOpenWebUI, openwebui_patches.OpenWebUINotFound):
-            raise  # about the whole installation, the same for both parts: said once
-        except YoulabError as exc:
+        except YoulabError as exc:  # one part's refusal does not stop the other
             print(f"error: {label}: {exc}", file=sys.stderr)
             failed = True
     return 2 if failed else 0
