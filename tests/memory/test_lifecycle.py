@@ -67,6 +67,7 @@ def test_approving_a_replace_applies_exactly_that_field(store: MemoryStore, cour
     assert [d.applied_commit for d in memory.list_diffs(status="approved")] == [sha]
     changed_files = git(repo_of(store), "show", "--name-status", "--format=", "HEAD").split("\n")
     assert sorted(filter(None, changed_files)) == [
+        "A\tdecision_counts.json",  # per-agent counts of decided diffs, for `youlab runs --decisions`
         "A\tpending_diffs/archive/2026-03-01.jsonl",  # the decided diff moved to its day's archive
         "D\tpending_diffs/" + diff.id + ".json",
         "M\tmemory-blocks/typed-course/profile.md",

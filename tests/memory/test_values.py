@@ -65,3 +65,46 @@ def test_check_value_refuses_a_bool_for_a_number_field():
         check_value(FieldSpec(type=FieldType.int, default=0), True, where="profile.level")
     with pytest.raises(InvalidFieldValue, match="not a float"):
         check_value(FieldSpec(type=FieldType.float, default=0.0), False, where="profile.score")
+
+
+# ---- equivalent: how a run recognises a value the student already decided on ------------------------------------
+
+from youlab_core.memory.values import decision_key, equivalent  # noqa: E402
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("Stanford", "stanford"),
+    ("Target school:  Stanford\n", "target school: stanford"),
+    ("ÉCOLE", "école"),
+    (["a", "b"], ["b", "a"]),
+    (["Gentle  feedback", "examples"], ["examples", "gentle feedback "]),
+    (["a", "a", "b"], ["b", "a"]),
+    (1, 1.0),
+    (NAN, float("nan")),
+    (None, ""),
+    ("", "   "),
+    ([], None),
+    (datetime(2026, 3, 1, 12, tzinfo=timezone.utc), datetime(2026, 3, 1, 12)),
+    (True, True),
+])
+def test_equivalent_ignores_whitespace_case_list_order_and_number_form(a, b):
+    assert equivalent(a, b) and equivalent(b, a)
+    assert hash(decision_key(a)) == hash(decision_key(b))
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("Stanford", "Stanford University"),
+    ("stan ford", "stanford"),  # whitespace inside a word is a different word
+    (["a", "b"], ["a", "b", "c"]),
+    (["a b"], ["a", "b"]),
+    (True, 1),
+    (False, 0.0),
+    (1, 2),
+    ("1", 1),
+    (datetime(2026, 3, 1, 12, tzinfo=timezone.utc), datetime(2026, 3, 1, 13, tzinfo=timezone.utc)),
+    ("", "x"),
+    (0, None),
+    (False, None),
+])
+def test_equivalent_keeps_real_differences(a, b):
+    assert not equivalent(a, b) and not equivalent(b, a)

@@ -1,7 +1,8 @@
 """Pending diffs: one proposed change of one field, its lifecycle, and its JSON file.
 
-Lifecycle: pending -> approved | rejected | superseded | expired | stale. Only a pending diff can move; every move is
-committed with the rest of the change it belongs to, so the repository's history is the audit trail.
+Lifecycle: pending -> approved | rejected | superseded | expired | stale, and approved -> undone (the student undid
+the change later: `StudentMemory.undo`). Only a pending diff can be decided, and only an approved one undone; every
+move is committed with the rest of the change it belongs to, so the repository's history is the audit trail.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class DiffStatus(str, Enum):
     superseded = "superseded"
     expired = "expired"
     stale = "stale"
+    undone = "undone"  # approved, then undone by the student: counts as rejected from then on
 
 
 class Confidence(str, Enum):
@@ -64,6 +66,10 @@ class PendingDiff:
     applied_commit: str = ""
     review_note: str = ""
     note: str = ""  # from the merge strategy, e.g. which list items were dropped to stay within max
+    # Set when an approved change is undone (reviewed_* keep the approval): when, by whom, the student's note.
+    undone_at: datetime | None = None
+    undone_by: str = ""
+    undo_note: str = ""
 
     @property
     def target(self) -> str:
@@ -71,6 +77,16 @@ class PendingDiff:
 
     def decided(self, status: DiffStatus, *, at: datetime, by: str, note: str = "", commit: str = "") -> PendingDiff:
         return replace(self, status=status, reviewed_at=at, reviewed_by=by, review_note=note, applied_commit=commit)
+
+    @property
+    def decided_at(self) -> datetime | None:
+        """When the diff got its current status (the undo's time for an undone diff)."""
+        return self.undone_at or self.reviewed_at
+
+    @property
+    def decision_note(self) -> str:
+        """The student's note on the current status (the undo's note for an undone diff)."""
+        return self.undo_note if self.status is DiffStatus.undone else self.review_note
 
     def to_json(self) -> str:
         return json.dumps(self._data(), ensure_ascii=False, indent=2) + "\n"
@@ -89,7 +105,11 @@ class PendingDiff:
             proposed_value=to_json_value(self.field_type, self.proposed_value),
             created_at=self.created_at.isoformat(),
             reviewed_at=self.reviewed_at.isoformat() if self.reviewed_at else None,
+            undone_at=self.undone_at.isoformat() if self.undone_at else None,
         )
+        if self.undone_at is None:  # only undone diffs carry the undo fields: other files stay as they were
+            for key in ("undone_at", "undone_by", "undo_note"):
+                data.pop(key)
         return data
 
     @classmethod
@@ -109,6 +129,7 @@ class PendingDiff:
             proposed_value=from_json_value(ftype, data["proposed_value"]),
             created_at=datetime.fromisoformat(data["created_at"]),
             reviewed_at=datetime.fromisoformat(data["reviewed_at"]) if data.get("reviewed_at") else None,
+            undone_at=datetime.fromisoformat(data["undone_at"]) if data.get("undone_at") else None,
         )
         return cls(**data)
 
@@ -175,11 +196,14 @@ def closed_reason(diff: PendingDiff) -> str:
     """Why a decided diff cannot be approved or rejected, in words a student understands."""
     when = f" on {diff.reviewed_at:%b %d, %Y at %H:%M} UTC" if diff.reviewed_at else ""
     by = f" by {diff.reviewed_by}" if diff.reviewed_by else ""
+    when_undone = f" on {diff.undone_at:%b %d, %Y at %H:%M} UTC" if diff.undone_at else ""
+    by_undo = f" by {diff.undone_by}" if diff.undone_by else ""
     what = {
         DiffStatus.approved: f"was already approved{by}{when}",
         DiffStatus.rejected: f"was already rejected{by}{when}",
         DiffStatus.superseded: f"was replaced{when}: another change to {diff.target} was approved first",
         DiffStatus.expired: f"expired{when}: it waited for a decision too long",
         DiffStatus.stale: f"is out of date: {diff.target} changed after the agent proposed it",
+        DiffStatus.undone: f"was approved and then undone{by_undo}{when_undone}",
     }[diff.status]
     return f"This proposed change to {diff.target} {what}."

@@ -302,7 +302,7 @@ class DiffLifecycle:
         validate_diff_id(diff_id)
         with self.repo.locked(exclusive=False):
             diff = self._load_diff(diff_id)
-            if diff.status is DiffStatus.approved and not diff.applied_commit:
+            if diff.status in (DiffStatus.approved, DiffStatus.undone) and not diff.applied_commit:
                 diff = replace(diff, applied_commit=self.repo.approval_commit(diff.id))
             return diff
 
@@ -326,10 +326,11 @@ class DiffLifecycle:
                 diffs = [self._load_diff(i) for i in ids]
             else:
                 diffs = self._all_diffs()
-            if any(d.status is DiffStatus.approved and not d.applied_commit for d in diffs):
+            was_applied = (DiffStatus.approved, DiffStatus.undone)
+            if any(d.status in was_applied and not d.applied_commit for d in diffs):
                 applied = self.repo.approval_commits()
                 diffs = [
-                    replace(d, applied_commit=applied.get(d.id, "")) if d.status is DiffStatus.approved else d
+                    replace(d, applied_commit=applied.get(d.id, "")) if d.status in was_applied else d
                     for d in diffs
                 ]
         diffs = [

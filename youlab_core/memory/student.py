@@ -1,4 +1,5 @@
-"""`StudentMemory`: one student's blocks (read, write, history, restore, diff). Pending diffs are in `lifecycle.py`.
+"""`StudentMemory`: one student's blocks (read, write, history, restore, diff). Pending diffs are in `lifecycle.py`,
+what the student decided (and undo) in `decisions.py`.
 
 All methods are synchronous and take the student's lock; from async code call them through `asyncio.to_thread`.
 """
@@ -28,7 +29,6 @@ from .blocks import (
 )
 from .diffs import (
     ARCHIVE_CHUNK,
-    ARCHIVE_DIR,
     DIFFS_DIR,
     PENDING_INDEX,
     DiffStatus,
@@ -36,10 +36,10 @@ from .diffs import (
     archive_path,
     diff_path,
     find_in_archive,
-    parse_archive,
     parse_index,
     render_index,
 )
+from .decisions import DECISION_COUNTS, DecisionHistory, archived_diffs, counts_after
 from .lifecycle import DiffLifecycle
 from .repo import BRANCH, StudentRepo, validate_version
 from .values import check_value, same_value
@@ -53,7 +53,7 @@ def _without_trailers(message: str | bytes) -> str:
     return "\n".join(line for line in text.split("\n") if not line.startswith("Youlab-")).strip()
 
 
-class StudentMemory(DiffLifecycle):
+class StudentMemory(DiffLifecycle, DecisionHistory):
     def __init__(self, store: MemoryStore, user_id: str, repo: StudentRepo):
         self.store = store
         self.user_id = user_id
@@ -142,6 +142,8 @@ class StudentMemory(DiffLifecycle):
                 archive, text = archive_path(diff.id, chunk + 1), None
             files[archive] = (text or "") + diff.to_json_line()
         files[PENDING_INDEX] = render_index(index)
+        if decided:  # the per-agent counts move in the same commit (every diff decided here was pending)
+            files[DECISION_COUNTS] = counts_after(self.repo, files, [(diff, "") for diff in decided])
         return files
 
     def _load_diff(self, diff_id: str) -> PendingDiff:
@@ -163,13 +165,7 @@ class StudentMemory(DiffLifecycle):
             for name in self.repo.list_dir(DIFFS_DIR)
             if name.endswith(".json")
         ]
-        decided = [
-            diff
-            for name in self.repo.list_dir(ARCHIVE_DIR)
-            if name.endswith(".jsonl")
-            for diff in parse_archive(self.repo.read_text(f"{ARCHIVE_DIR}/{name}"))
-        ]
-        return pending + decided
+        return pending + archived_diffs(self.repo)
 
     def _head(self) -> str:
         repo = self.repo.open_git()

@@ -1,10 +1,11 @@
 """Typed field values: checking a value against its field type, encoding it for JSON (pending-diff files), and
-comparing two values (`same_value`)."""
+comparing two values: exactly (`same_value`), or as a student would (`equivalent`: whitespace, case and list order
+do not count), which is how a run recognises a value the student already decided on."""
 
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from ..config import FieldSpec, FieldType
@@ -85,3 +86,31 @@ def same_value(a: Any, b: Any) -> bool:
     if isinstance(a, bool) != isinstance(b, bool):
         return False
     return bool(a == b)
+
+
+def decision_key(value: Any) -> Any:
+    """A hashable form of a field value in which what a student would not call a difference is gone: runs of
+    whitespace, letter case, list order (and duplicate list items), 1 vs 1.0, a datetime's time zone notation.
+    A bool keeps its type (True is not 1); None and "" both mean an empty field."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return ("empty",)
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, (int, float)):
+        number = float(value)
+        return ("number", "nan" if math.isnan(number) else number)
+    if isinstance(value, str):
+        return ("text", " ".join(value.split()).casefold())
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+        return ("time", moment.astimezone(timezone.utc).isoformat())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = {decision_key(item) for item in value} - {("empty",)}
+        return ("list", tuple(sorted(items, key=repr))) if items else ("empty",)
+    return ("other", repr(value))
+
+
+def equivalent(a: Any, b: Any) -> bool:
+    """Whether two field values are the same to a student (see `decision_key`): a rejected "Stanford" is not
+    proposed again as "stanford ", nor ["a", "b"] as ["b", "a"]."""
+    return bool(decision_key(a) == decision_key(b))
