@@ -134,6 +134,18 @@ async def test_an_ordinary_chat_is_not_affected(quick, thread):  # noqa: F811
         await c.request("POST", f"/api/v1/chats/{plain['id']}/messages/{parent}", json={"content": "Edited by me."})
 
 
+async def test_refusals_hold_from_the_first_request_after_a_restart(quick, thread):  # noqa: F811
+    """No chat message, model list or plugin call after the restart: the guard is part of Open WebUI's app."""
+    chat_id = thread["chat"]["id"]
+    quick.restart()
+    async with quick.client(thread["token"]) as c:
+        with pytest.raises(OpenWebUIError) as refused:
+            await c.request("DELETE", f"/api/v1/chats/{chat_id}/messages/{thread['chat']['chat']['history']['currentId']}")
+        assert refused.value.status == 403 and REFUSED in str(refused.value.detail)
+        after = await c.chats.get(chat_id)
+    assert after["chat"]["history"]["currentId"] == thread["chat"]["chat"]["history"]["currentId"]
+
+
 async def test_deleting_the_whole_thread_stays_allowed(quick, thread):  # noqa: F811
     async with quick.client(thread["token"]) as c:
         for kind in ("clone", "fork"):

@@ -56,6 +56,14 @@ class OpenWebUIHandle:
     first_install: InstallReport
     tutor_model: str = "college-essay-tutor"
     _students: Iterator[int] = field(default_factory=itertools.count)
+    _start: Callable[[], ManagedProcess] | None = None
+
+    def restart(self) -> None:
+        """Stop Open WebUI and start it again on the same port, data and environment (as an operator restarts it);
+        returns once /health answers. Nothing is sent to it meanwhile."""
+        assert self._start is not None
+        self.process.stop()
+        self.process = self._start()
 
     def client(self, token: str | None = None) -> OpenWebUIClient:
         """A new async client (admin unless `token` is given); use it with `async with`."""
@@ -106,6 +114,7 @@ def running_openwebui(root: Path, *, start_timeout: float | None = None,
     admin = AdminLogin("admin@localhost", secrets.token_urlsafe(12), "E2E Admin", generated=True)
     demo = DemoModelServer(HOST, 0).start()
     process: ManagedProcess | None = None
+    handle: OpenWebUIHandle | None = None
     api: SyncOpenWebUIClient | None = None
     try:
         warning = apply_patch()
@@ -119,13 +128,22 @@ def running_openwebui(root: Path, *, start_timeout: float | None = None,
                             provider=provider, config_dir=config_dir)
         port = free_port(HOST)
         url = f"http://{HOST}:{port}"
-        process = start_openwebui(env=env, host=HOST, port=port, data_dir=data_dir, log_path=log_path)
-        wait_until_healthy(url, process, timeout=timeout)
+
+        def start() -> ManagedProcess:
+            started = start_openwebui(env=env, host=HOST, port=port, data_dir=data_dir, log_path=log_path)
+            try:
+                wait_until_healthy(url, started, timeout=timeout)
+            except BaseException:
+                started.stop()
+                raise
+            return started
+
+        process = start()
         options = InstallOptions(config_dir=config_dir,
                                  valves=default_valves(config_dir, storage_root) + valves_from_env(extra))
         prepared = asyncio.run(prepare(url, admin, provider, options, {}))
         api = SyncOpenWebUIClient(url, token=prepared.token, timeout=120.0)
-        yield OpenWebUIHandle(
+        handle = OpenWebUIHandle(
             url=url,
             admin_email=admin.email,
             admin_password=admin.password,
@@ -138,10 +156,14 @@ def running_openwebui(root: Path, *, start_timeout: float | None = None,
             log_path=log_path,
             process=process,
             first_install=prepared.report,
+            _start=start,
         )
+        yield handle
     finally:
         if api is not None:
             api.close()
-        if process is not None:
+        if handle is not None:
+            handle.process.stop()  # the one running now (restart() replaces it)
+        elif process is not None:
             process.stop()
         demo.stop()
