@@ -3,7 +3,7 @@
  *
  * Installed by `youlab patch apply` next to Open WebUI's /static/loader.js, which loads it on every page.
  * On a chat route (/c/<id>) it asks the server, with the student's own session, whether the chat is an agent
- * thread (the same rules as the server-side guard); if so it hides the composer and the edit / regenerate /
+ * thread (its meta or its folder's meta says so; the server-side guard also reads the thread registry); if so it hides the composer and the edit / regenerate /
  * continue controls and shows a banner instead. The server refuses messages in agent threads regardless: this
  * only spares the student a box that can only answer with an error. Any failure leaves the page untouched.
  */
@@ -93,17 +93,19 @@
 	}
 
 	// Resolves to {agent, date} for an agent thread, null for anything else (including any failure).
+	// The thread markers are the chat's meta and its folder's meta. An agent model in chat.models is not one: an
+	// admin's own chat with an agent model (a manual run) is an ordinary chat they can keep writing in.
 	function classify(chatId) {
 		return getJSON('/api/v1/chats/' + encodeURIComponent(chatId)).then(function (chat) {
 			if (!chat || typeof chat !== 'object') return null;
 			var youlab = (chat.meta && typeof chat.meta.youlab === 'object' && chat.meta.youlab) || {};
 			var model = agentModel(chat);
 			var byMeta = youlab.type === AGENT_TYPE;
-			var needFolder = chat.folder_id && (!(model || byMeta) || !youlab.agent);
+			var needFolder = chat.folder_id && (!byMeta || !youlab.agent);
 			var folderPromise = needFolder ? getFolder(chat.folder_id) : Promise.resolve(null);
 			return folderPromise.then(function (folder) {
 				var byFolder = !!(folder && folder.meta && folder.meta.type === AGENT_TYPE);
-				if (!(model || byMeta || byFolder)) return null;
+				if (!(byMeta || byFolder)) return null;
 				var agent =
 					youlab.agent ||
 					(byFolder && folder.name) ||

@@ -108,9 +108,31 @@ async def test_non_admins_are_refused(bundle_env):
         await agents.run_by_hand(bundle, "progression-grader", {"id": "stu-1", "role": "user"}, "me", None)
 
 
-def test_summary_names_each_student():
+def test_summary_names_each_student_links_the_thread_and_gives_each_failure_reason():
     report = TaskRunReport("progression-grader", "college-essay", "manual")
     report.students.append(StudentReport("stu-1", "run-1", "progression-grader", "college-essay", "manual", status="succeeded", thread_chat_id="c1"))
-    text = agents.render_summary("Progression Grader", report, ["no user with email x@y"])
-    assert "1 succeeded, 0 failed, 0 skipped" in text and "`stu-1`: succeeded" in text and "/c/c1" in text
-    assert "not run: no user with email x@y" in text
+    report.students.append(StudentReport("stu-2", "run-2", "progression-grader", "college-essay", "manual", status="failed",
+                                         error="the memory service did not answer", thread_chat_id="c2"))
+    report.students.append(StudentReport("stu-3", "run-3", "progression-grader", "college-essay", "manual", status="failed"))
+    names = {"stu-1": ("Ada Lovelace", "ada@example.org"), "stu-2": ("Ben [admin](http://x)", "ben@example.org")}
+    text = agents.render_summary("Progression Grader", report, ["no user with email x@y"], names)
+    assert "1 succeeded, 2 failed, 0 skipped" in text
+    lines = text.splitlines()
+    assert "- Ada Lovelace (ada@example.org): succeeded, 0 change(s) · [open the thread](/c/c1)" in lines
+    ben = next(line for line in lines if "ben@example.org" in line)
+    assert "Ben \\[admin\\]\\(http://x\\)" in ben  # a name cannot make a link
+    assert ben.endswith("· [open the thread](/c/c2) · why: the memory service did not answer")
+    assert "- `stu-3`: failed, 0 change(s)" in lines  # no name found: the id, no thread link
+    assert "stu-1" not in text and "not run: no user with email x@y" in text
+
+
+async def test_people_looks_names_up_and_leaves_out_who_cannot_be_found(monkeypatch):
+    users = {"stu-1": SimpleNamespace(id="stu-1", name="Ada", email="ada@example.org")}
+
+    async def user_by_id(user_id):
+        if user_id == "broken":
+            raise RuntimeError("database is locked")
+        return users.get(user_id)
+
+    monkeypatch.setattr(agents.owui, "user_by_id", user_by_id)
+    assert await agents.people(["stu-1", "nobody", "broken", "stu-1"]) == {"stu-1": ("Ada", "ada@example.org")}

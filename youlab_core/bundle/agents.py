@@ -179,10 +179,43 @@ async def run_by_hand(bundle: Bundle, task_name: str, user: dict[str, Any], text
 
     report = await manual_run(parts.scheduler, parts.runner, task.name, targets, progress=progress)
     await status(emit, f"{task.title}: done", done=True)
-    return render_summary(task.title, report, problems)
+    return render_summary(task.title, report, problems, await people([s.user_id for s in report.students]))
 
 
-def render_summary(title: str, report: Any, problems: list[str]) -> str:
+async def people(user_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """user id -> (name, email) from Open WebUI's users, for the summary; an id that cannot be looked up is left out
+    (the summary then shows the id)."""
+    found: dict[str, tuple[str, str]] = {}
+    for user_id in dict.fromkeys(user_ids):
+        try:
+            user = await owui.user_by_id(user_id)
+        except Exception:
+            log.warning("manual run summary: user %s could not be looked up", user_id, exc_info=True)
+            continue
+        if user is not None:
+            found[user_id] = (str(getattr(user, "name", "") or ""), str(getattr(user, "email", "") or ""))
+    return found
+
+
+_MARKDOWN = re.compile(r"([\\`*_\[\]()<>#|])")
+
+
+def _plain(text: str) -> str:
+    """A name as literal Markdown text (a student's name could otherwise make a link or a heading)."""
+    return _MARKDOWN.sub(r"\\\1", " ".join(text.split()))
+
+
+def _who(user_id: str, names: dict[str, tuple[str, str]]) -> str:
+    name, email = names.get(user_id, ("", ""))
+    if name and email:
+        return f"{_plain(name)} ({_plain(email)})"
+    return _plain(name or email) or f"`{user_id}`"
+
+
+def render_summary(title: str, report: Any, problems: list[str], names: dict[str, tuple[str, str]] | None = None) -> str:
+    """The admin's reply to a manual run: per student their name and email (`names`, from `people`), the outcome,
+    a link to the thread written for them, and why a run failed."""
+    names = names or {}
     lines = [f"## {title}: manual run", ""]
     lines.append(
         f"{len(report.students)} student(s): {report.succeeded} succeeded, {report.failed} failed, "
@@ -190,9 +223,16 @@ def render_summary(title: str, report: Any, problems: list[str]) -> str:
     )
     lines.append("")
     for s in report.students:
-        thread = f" · thread `/c/{s.thread_chat_id}`" if getattr(s, "thread_chat_id", None) else ""
-        error = f" · {s.error}" if getattr(s, "error", "") else ""
-        lines.append(f"- `{s.user_id}`: {s.status}, {s.diffs_proposed} change(s){thread}{error}")
+        parts = [f"- {_who(s.user_id, names)}: {s.status}, {s.diffs_proposed} change(s)"]
+        if getattr(s, "thread_chat_id", None):
+            parts.append(f"[open the thread](/c/{s.thread_chat_id})")
+        reasons = s.errors() if callable(getattr(s, "errors", None)) else [getattr(s, "error", "")]
+        reasons = [" ".join(str(r).split()) for r in reasons if r]
+        if reasons and s.status != "succeeded":
+            parts.append("why: " + "; ".join(reasons))
+        elif reasons:
+            parts.append("problems: " + "; ".join(reasons))
+        lines.append(" · ".join(parts))
     for p in problems:
         lines.append(f"- not run: {p}")
     return "\n".join(lines) + "\n"
