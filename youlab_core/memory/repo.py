@@ -165,6 +165,26 @@ class StudentRepo:
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
+    @contextlib.contextmanager
+    def try_locked(self) -> Iterator[bool]:
+        """The exclusive lock if nobody holds the student's lock now (yields True, after any crash repair), else
+        yields False at once: background upkeep never waits for, nor delays, a student's own operations."""
+        if not self.exists():
+            yield False
+            return
+        with open(self.git_dir / LOCK_FILE, "a+b") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                if self.needs_repair():
+                    self.repair()
+                yield True
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
     # ---- reading the working tree --------------------------------------------------------------------------------
 
     def read_text(self, relpath: str) -> str | None:
