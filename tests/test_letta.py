@@ -11,7 +11,7 @@ from youlab_core.letta import LettaSync, agent_name, render_block_text
 from youlab_core.memory import MemoryStore
 from youlab_core.settings import Settings
 from youlab_core.state import open_store
-from tests.dialectic.fakes import write_course
+from tests.dialectic.fakes import essay_registry
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def settings(tmp_path, letta_server):
 
 @pytest.fixture
 def registry(settings):
-    return write_course(settings.config_dir)
+    return essay_registry(settings.config_dir)
 
 
 @pytest.fixture

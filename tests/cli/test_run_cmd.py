@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dialectic.fakes import write_course
+from tests.dialectic.fakes import essay_registry
 from youlab_core.cli import main
 from youlab_core.cli.openwebui_db import openwebui_package_dir
 from youlab_core.dialectic.mirror import HonchoMirror
@@ -73,7 +73,7 @@ def env(tmp_path, honcho_server, demo_model, monkeypatch):
     for name in list(os.environ):
         if name.startswith("YOULAB_"):
             monkeypatch.delenv(name)
-    registry = write_course(tmp_path / "config")
+    registry = essay_registry(tmp_path / "config")
     settings = Settings(storage_root=tmp_path / "root", config_dir=tmp_path / "config", honcho_url=honcho_server.url,
                         mirror_backoff_seconds=0.01)
     settings.root.mkdir(parents=True)

@@ -7,48 +7,36 @@ from pathlib import Path
 
 from youlab_core.config import CourseRegistry, parse_course
 from youlab_core.dialectic import ChatSummary, HistoryMessage, MessageSource
+from tests.support.courses import block, course_toml, query, task, write_course
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 
-COURSE_TOML = """
-[agent]
-id = "essay"
-name = "Essay"
-models = ["essay-tutor"]
-
-[block.student]
-label = "human"
-field.insights = { type = "string", default = "", description = "What we learned." }
-field.profile = { type = "string", default = "", description = "Background." }
-
-[block.journey]
-label = "journey"
-field.notes = { type = "string", default = "", description = "Grader notes." }
-field.milestones = { type = "list", default = [], max = 5, description = "Milestones." }
-field.approach = { type = "string", default = "Be kind.", description = "How to engage." }
-
-[[task]]
-name = "grader"
-manual = true
-system = "You grade essays."
-queries = [
-  { target = "student.insights", question = "What does the student love to write about?", scope = "all", merge = "append" },
-  { target = "journey.notes", question = "What essay topic did the student choose?", scope = "recent", recent_limit = 2, merge = "replace" },
-  { target = "journey.approach", question = "How does the student like feedback?", scope = "current", merge = "llm_diff" },
-]
-
-[[task]]
-name = "no-manual"
-manual = false
-on_idle = true
-queries = [{ target = "student.profile", question = "Where does the student live?", merge = "replace" }]
-"""
+COURSE_TOML = course_toml(
+    "essay",
+    blocks={
+        "student": block({"insights": {"type": "string", "default": "", "description": "What we learned."},
+                          "profile": {"type": "string", "default": "", "description": "Background."}}, label="human"),
+        "journey": block({"notes": {"type": "string", "default": "", "description": "Grader notes."},
+                          "milestones": {"type": "list", "default": [], "max": 5, "description": "Milestones."},
+                          "approach": {"type": "string", "default": "Be kind.", "description": "How to engage."}},
+                         label="journey"),
+    },
+    tasks=[
+        task("grader", system="You grade essays.", queries=[
+            query("student.insights", "What does the student love to write about?", scope="all", merge="append"),
+            query("journey.notes", "What essay topic did the student choose?", scope="recent", recent_limit=2,
+                  merge="replace"),
+            query("journey.approach", "How does the student like feedback?", scope="current", merge="llm_diff"),
+        ]),
+        task("no-manual", manual=False, on_idle=True,
+             queries=[query("student.profile", "Where does the student live?", merge="replace")]),
+    ],
+)
 
 
-def write_course(config_dir: Path, text: str = COURSE_TOML) -> CourseRegistry:
-    folder = config_dir / "courses" / "essay"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "course.toml").write_text(text)
+def essay_registry(config_dir: Path, text: str = COURSE_TOML) -> CourseRegistry:
+    """`text` as the only course under `config_dir`, loaded."""
+    write_course(config_dir, text, folder="essay")
     registry = CourseRegistry(config_dir)
     assert registry.reload() == []
     return registry

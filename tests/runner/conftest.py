@@ -12,7 +12,7 @@ from youlab_core.runner import Runner, TaskRunReport
 from youlab_core.scheduler import Scheduler
 from youlab_core.settings import Settings
 from youlab_core.state import open_store
-from tests.dialectic.fakes import FakeSource, write_course
+from tests.dialectic.fakes import FakeSource, essay_registry
 
 STUDENT_CHATS = {
     "u1": [("I love writing about my grandmother's garden and the tomatoes we grew.",),
@@ -42,7 +42,7 @@ def settings(tmp_path):
 
 @pytest.fixture
 def registry(settings):
-    return write_course(settings.config_dir)
+    return essay_registry(settings.config_dir)
 
 
 @pytest.fixture
