@@ -5,39 +5,40 @@ from __future__ import annotations
 import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from youlab_core.config import Course, parse_course
 from youlab_core.errors import NotFound
 from youlab_core.memory import MemoryStore
+from tests.support.courses import block, course_toml, query, task
 
-COURSE_TOML = """
-[agent]
-id = "typed-course"
-name = "Typed"
-models = ["tutor"]
+TYPED_FIELDS: dict[str, dict[str, Any]] = {
+    "notes": {"type": "string", "default": "", "description": "Free text."},
+    "level": {"type": "int", "default": 1, "max": 10},
+    "score": {"type": "float", "default": 0.5},
+    "active": {"type": "bool", "default": True},
+    "tags": {"type": "list", "default": ["first"], "max": 3},
+    "seen": {"type": "datetime"},
+    "status": {"type": "string", "default": "new", "options": ["new", "going", "done"]},
+}
+JOURNAL_FIELDS: dict[str, dict[str, Any]] = {
+    "entries": {"type": "string", "default": ""},
+    "summary": {"type": "string", "default": "nothing yet"},
+}
 
-[block.profile]
-title = "About you"
-field.notes = { type = "string", default = "", description = "Free text." }
-field.level = { type = "int", default = 1, max = 10 }
-field.score = { type = "float", default = 0.5 }
-field.active = { type = "bool", default = true }
-field.tags = { type = "list", default = ["first"], max = 3 }
-field.seen = { type = "datetime" }
-field.status = { type = "string", default = "new", options = ["new", "going", "done"] }
 
-[block.journal]
-title = "Journal"
-field.entries = { type = "string", default = "" }
-field.summary = { type = "string", default = "nothing yet" }
+def typed_course_toml(course_id: str = "typed-course", journal: dict[str, dict[str, Any]] = JOURNAL_FIELDS) -> str:
+    """The typed course; other ids and journal fields for the tests of namespacing and of a course that grows."""
+    return course_toml(
+        course_id, name="Typed", models=["tutor"],
+        blocks={"profile": block(TYPED_FIELDS, title="About you"), "journal": block(journal, title="Journal")},
+        tasks=[task("observer", queries=[query("profile.notes", "What is new?", merge="append")])],
+    )
 
-[[task]]
-name = "observer"
-manual = true
-queries = [{ target = "profile.notes", question = "What is new?", merge = "append" }]
-"""
+
+COURSE_TOML = typed_course_toml()
 
 
 class FakeClock:

@@ -10,7 +10,7 @@ from youlab_core.config import Course, parse_course
 from youlab_core.errors import NotFound
 from youlab_core.memory import InvalidFieldValue, MemoryStore
 
-from .conftest import COURSE_TOML, FakeClock, assert_clean_worktree, assert_fsck_clean, git
+from .conftest import JOURNAL_FIELDS, FakeClock, typed_course_toml, assert_clean_worktree, assert_fsck_clean, git
 
 
 def test_a_new_student_reads_the_course_defaults_without_creating_anything(store: MemoryStore, course: Course) -> None:
@@ -140,10 +140,8 @@ def test_versions_are_checked_before_git_sees_them(store: MemoryStore, course: C
 def test_a_course_that_gains_a_field_reads_old_files_with_the_new_default(store: MemoryStore, course: Course) -> None:
     memory = store.student("s1")
     memory.write_field(course, "journal", "entries", "kept", author="student:s1")
-    grown = parse_course(COURSE_TOML.replace(
-        'field.summary = { type = "string", default = "nothing yet" }',
-        'field.summary = { type = "string", default = "nothing yet" }\nfield.mood = { type = "int", default = 5 }',
-    ), "grown.toml")
+    grown = parse_course(typed_course_toml(journal={**JOURNAL_FIELDS, "mood": {"type": "int", "default": 5}}),
+                         "grown.toml")
     assert memory.read_block(grown, "journal").values == {"entries": "kept", "summary": "nothing yet", "mood": 5}
     memory.write_field(grown, "journal", "mood", 7, author="student:s1")
     # and the old course still reads the file (the extra field is kept, not lost)
@@ -151,7 +149,7 @@ def test_a_course_that_gains_a_field_reads_old_files_with_the_new_default(store:
 
 
 def test_blocks_are_namespaced_per_course(store: MemoryStore, course: Course) -> None:
-    other = parse_course(COURSE_TOML.replace('id = "typed-course"', 'id = "other-course"'), "other.toml")
+    other = parse_course(typed_course_toml("other-course"), "other.toml")
     memory = store.student("s1")
     memory.write_field(course, "journal", "entries", "first course", author="student:s1")
     assert memory.read_field(other, "journal", "entries") == ""
