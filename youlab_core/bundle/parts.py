@@ -24,6 +24,7 @@ from ..letta import LettaSync
 from ..llm import make_llm
 from ..llm.base import LLM, ChatMessage, Completion
 from ..memory import MemoryStore
+from ..memory.upkeep import Upkeep
 from ..runner import Runner
 from ..scheduler import Handler, Scheduler
 from ..settings import Settings
@@ -56,11 +57,14 @@ class BundleParts:
     scheduler: Scheduler | None
     activity: ActivityWorker
     problem: str = ""  # which setting keeps the agents from running (shown on the agent models), "" when none
+    upkeep: Upkeep | None = None  # packs students' repositories now and then (memory/upkeep.py)
 
     def start(self) -> asyncio.Task[None] | None:
         """Start the loops on the running event loop; returns the scheduler's loop task."""
         if self.mirror is not None:
             self.mirror.start()
+        if self.upkeep is not None:
+            self.upkeep.start()
         if self.scheduler is None:
             return None
         return asyncio.get_running_loop().create_task(self.scheduler.run_forever(), name="youlab-scheduler")
@@ -71,6 +75,8 @@ class BundleParts:
         if self.scheduler is not None:
             await self.scheduler.stop(grace_seconds)
         self.activity.stop()
+        if self.upkeep is not None:
+            await self.upkeep.stop()
         if self.mirror is not None:
             await self.mirror.stop()
         if self.runner is not None:
@@ -105,7 +111,7 @@ async def build_parts(settings: Settings, courses: CourseRegistry, memory: Memor
         resolver = OpenWebUIGroups()
     scheduler = Scheduler(state, courses, handler, settings, group_resolver=resolver) if handler else None
     activity = ActivityWorker(state, mirror, scheduler, settings.activity_queue_max)
-    return BundleParts(state, mirror, runner, scheduler, activity, problem)
+    return BundleParts(state, mirror, runner, scheduler, activity, problem, upkeep=Upkeep(memory, settings))
 
 
 def _runner(settings: Settings, courses: CourseRegistry, memory: MemoryStore, state: StateStore,

@@ -63,6 +63,8 @@ def resolve_handler(spec: str, settings: Settings, registry: CourseRegistry, sto
 
 def scheduler_command(args: argparse.Namespace) -> int:
     from ..config import CourseRegistry
+    from ..memory import MemoryStore
+    from ..memory.upkeep import Upkeep
     from ..scheduler import Scheduler
     from ..settings import Settings
     from ..state import open_store
@@ -90,12 +92,13 @@ def scheduler_command(args: argparse.Namespace) -> int:
     store = open_store(settings)
     try:
         scheduler = Scheduler(store, registry, resolve_handler(args.handler_factory, settings, registry, store), settings, reload_registry=True)
-        return asyncio.run(_run(scheduler, once=args.once))
+        upkeep = Upkeep(MemoryStore.from_settings(settings), settings)  # packs students' repositories now and then
+        return asyncio.run(_run(scheduler, once=args.once, upkeep=upkeep))
     finally:
         store.close()
 
 
-async def _run(scheduler: Any, *, once: bool) -> int:
+async def _run(scheduler: Any, *, once: bool, upkeep: Any = None) -> int:
     tasks = ", ".join(t.name for _, t in scheduler.registry.tasks()) or "none"
     print(f"youlab scheduler {scheduler.owner}: tasks {tasks}", file=sys.stderr, flush=True)
     if once:
@@ -107,6 +110,10 @@ async def _run(scheduler: Any, *, once: bool) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(scheduler.stop()))
+    if upkeep is not None:
+        upkeep.start()
     await scheduler.run_forever()
+    if upkeep is not None:
+        await upkeep.stop()
     print("youlab scheduler stopped; unfinished claims released", file=sys.stderr)
     return 0
