@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .llm.base import ChatMessage
 
@@ -44,13 +44,47 @@ _MERGE_INSTRUCTIONS = (
 )
 
 
+_DECISIONS_INSTRUCTIONS = (
+    "The student already decided on earlier answers to this question (listed with the question, newest first). "
+    "Do not offer again what the student rejected or undid unless their newer messages clearly say it; take their "
+    "notes into account."
+)
+
+
+@dataclass(frozen=True)
+class PastDecision:
+    """What the student decided on an earlier proposal for the same field: `status` is approved, rejected or undone
+    (approved, then taken back); `on` its day (YYYY-MM-DD); `note` what the student wrote with it."""
+
+    status: str
+    value: str
+    on: str
+    note: str = ""
+
+    def sentence(self) -> str:
+        verb = {"approved": "approved", "rejected": "rejected", "undone": "approved and later undid"}.get(
+            self.status, self.status)
+        said = f", saying {json.dumps(self.note, ensure_ascii=False)}" if self.note.strip() else ""
+        return f"the student {verb} {json.dumps(self.value, ensure_ascii=False)} on {self.on}{said}"
+
+
+def decision_context(decisions: Sequence[PastDecision]) -> str:
+    """The decisions as a paragraph to add to a question where no system prompt can carry them (Honcho)."""
+    if not decisions:
+        return ""
+    lines = "\n".join(f"- {d.sentence()}" for d in decisions)
+    return f"Context, the student's earlier decisions on answers to this question (newest first):\n{lines}"
+
+
 @dataclass(frozen=True)
 class DialecticTask:
-    """A question about the student, and the transcript to answer it from: (role, text) pairs, oldest first."""
+    """A question about the student, and the transcript to answer it from: (role, text) pairs, oldest first.
+    `decisions` are the student's earlier decisions on the field, as sentences, newest first."""
 
     system: str
     question: str
     transcript: list[tuple[str, str]]
+    decisions: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -65,20 +99,24 @@ def _header(kind: str) -> str:
     return f"{MARKER} {kind}"
 
 
-def dialectic_messages(system: str, question: str, transcript: Sequence[tuple[str, str]]) -> list[ChatMessage]:
+def dialectic_messages(system: str, question: str, transcript: Sequence[tuple[str, str]],
+                       decisions: Sequence[PastDecision] = ()) -> list[ChatMessage]:
     """Messages asking an LLM to answer `question` about the student from their own messages.
 
     `system` is the task's own system prompt (may be empty); `transcript` is (role, text) pairs, oldest first, with
-    role "user" for the student and "assistant" for the tutor.
+    role "user" for the student and "assistant" for the tutor; `decisions` what the student decided on earlier
+    answers for the same field, newest first (the caller fits them into its token budget).
     """
     system_text = f"{_header(DIALECTIC)}\n{_DIALECTIC_INSTRUCTIONS}"
+    if decisions:
+        system_text += f" {_DECISIONS_INSTRUCTIONS}"
     if system.strip():
         system_text += f"\n\nInstructions from the course:\n{system.strip()}"
-    lines = [
-        _header(DIALECTIC),
-        f"question: {json.dumps(question, ensure_ascii=False)}",
-        f"transcript: {len(transcript)} messages, oldest first, one JSON object per line:",
-    ]
+    lines = [_header(DIALECTIC), f"question: {json.dumps(question, ensure_ascii=False)}"]
+    if decisions:
+        lines.append(f"earlier_decisions: {len(decisions)}, newest first, one JSON string per line:")
+        lines += [json.dumps(d.sentence(), ensure_ascii=False) for d in decisions]
+    lines.append(f"transcript: {len(transcript)} messages, oldest first, one JSON object per line:")
     for role, text in transcript:
         lines.append(json.dumps({"role": role, "text": text}, ensure_ascii=False))
     if not transcript:
@@ -137,6 +175,10 @@ def _parse_dialectic(messages: Sequence[dict], lines: list[str]) -> DialecticTas
     question = _value(lines, "question")
     transcript: list[tuple[str, str]] = []
     start = next(i for i, line in enumerate(lines) if line.startswith("transcript:")) + 1
+    decisions: list[str] = []
+    for i, line in enumerate(lines[:start]):
+        if line.startswith("earlier_decisions:"):
+            decisions = [str(json.loads(d)) for d in lines[i + 1 : start - 1]]
     for line in lines[start:]:
         if line.startswith("{"):
             item = json.loads(line)
@@ -149,7 +191,7 @@ def _parse_dialectic(messages: Sequence[dict], lines: list[str]) -> DialecticTas
             if text.startswith(_header(DIALECTIC)) and marker in text:
                 system = text.split(marker, 1)[1]
             break
-    return DialecticTask(system=system, question=question, transcript=transcript)
+    return DialecticTask(system=system, question=question, transcript=transcript, decisions=decisions)
 
 
 def _parse_merge(lines: list[str]) -> MergeTask:

@@ -104,3 +104,23 @@ async def test_a_source_failure_is_reported(source, llm):
     source.fail_next = 1
     with pytest.raises(DialecticError, match="could not read"):
         await EmbeddedDialectic(llm, source).ask("u1", course(), query("all"), system="")
+
+
+async def test_earlier_decisions_take_at_most_a_quarter_of_the_budget_newest_first(source, llm, demo_model):
+    from youlab_core.dialectic.budget import estimate_tokens
+    from youlab_core.prompts import PastDecision
+
+    from .fakes import T0
+
+    decisions = [PastDecision("rejected", f"value {i}", "2026-11-02", "no") for i in range(20)]
+    cost = estimate_tokens(decisions[0].sentence())
+    d = EmbeddedDialectic(llm, source, history_token_budget=cost * 12)  # a quarter holds 3 decisions
+    answer = await d.ask("u1", course(), query("all"), system="", decisions=decisions)
+    task = sent_transcript(demo_model)
+    assert task.decisions == [x.sentence() for x in decisions[:3]]
+    assert "already decided" in demo_model.requests[-1].body["messages"][0]["content"]
+    used = sum(estimate_tokens(t) for _, t in task.transcript)
+    assert used <= cost * 9  # the transcript gets the rest of the budget
+    assert answer.newest_message_at == T0.replace(minute=3, second=1)  # the newest message read
+    plain = await d.ask("u1", course(), query("all"), system="")
+    assert sent_transcript(demo_model).decisions == [] and plain.newest_message_at is None

@@ -155,3 +155,36 @@ async def test_the_dialectic_has_its_own_timeout(seeded, honcho_server):
         await d.ask("u1", course(), query("all"), system="")
     assert info.value.transient
     await d.aclose()
+
+
+# ---- the student's earlier decisions travel in the query (Honcho has no system prompt) ----------------------------
+
+from youlab_core.dialectic.honcho import QUERY_MAX_CHARS  # noqa: E402
+from youlab_core.prompts import PastDecision  # noqa: E402
+
+from .fakes import T0  # noqa: E402
+
+
+async def test_decisions_go_into_the_query_and_the_answer_says_how_new_its_chats_are(seeded, honcho_server):
+    d = make(honcho_server, seeded)
+    rejected = PastDecision("rejected", "Gardens.", "2026-11-02", "not any more")
+    answer = await d.ask("u1", course(), query("recent", recent_limit=2), system="", decisions=[rejected])
+    sent = last_chat_body(honcho_server)["query"]
+    assert sent == ("What does the student write about the garden?\n\nContext, the student's earlier decisions on "
+                    'answers to this question (newest first):\n- the student rejected "Gardens." on 2026-11-02, '
+                    'saying "not any more"')
+    assert answer.newest_message_at == T0.replace(minute=2)  # c-new, the newer of the two chats read
+    plain = await d.ask("u1", course(), query("recent", recent_limit=2), system="")
+    assert last_chat_body(honcho_server)["query"] == "What does the student write about the garden?"
+    assert plain.newest_message_at is None  # only looked up when a decision could need it
+
+
+async def test_decisions_are_cut_to_the_budget_and_honchos_query_limit(seeded, honcho_server):
+    many = [PastDecision("rejected", "x" * 400, "2026-11-02") for _ in range(100)]
+    d = make(honcho_server, seeded)
+    await d.ask("u1", course(), query("all"), system="", decisions=many)
+    sent = last_chat_body(honcho_server)["query"]
+    assert len(sent) <= QUERY_MAX_CHARS and 0 < sent.count("- the student rejected") < 100
+    small = HonchoDialectic(d.client, source=seeded, history_token_budget=500)
+    await small.ask("u1", course(), query("all"), system="", decisions=many)
+    assert last_chat_body(honcho_server)["query"].count("- the student rejected") == 1  # 125 tokens: one fits

@@ -78,3 +78,19 @@ def test_nothing_known_is_a_fixed_token_the_instructions_name():
     assert prompts.is_nothing_known(demo_answer)
     assert not prompts.is_nothing_known("They know nothing about NOTHING_KNOWN tokens; they love chess.")
     assert not prompts.is_nothing_known("I don't know yet which school, but they love chess.")
+
+
+def test_the_students_earlier_decisions_round_trip_and_only_then_change_the_instructions():
+    from youlab_core.prompts import PastDecision
+
+    decisions = [PastDecision("undone", "Stanford", "2026-11-24", 'too "soon"\nreally'),
+                 PastDecision("rejected", "MIT", "2026-11-20"), PastDecision("approved", "Reed", "2026-11-01", "yes")]
+    messages = dialectic_messages("", "Which school?", [("user", "I like Reed.")], decisions)
+    task = parse_task(messages)
+    assert task == DialecticTask("", "Which school?", [("user", "I like Reed.")], [d.sentence() for d in decisions])
+    assert task.decisions == ['the student approved and later undid "Stanford" on 2026-11-24, saying '
+                              '"too \\"soon\\"\\nreally"',
+                              'the student rejected "MIT" on 2026-11-20',
+                              'the student approved "Reed" on 2026-11-01, saying "yes"']
+    assert "already decided" in messages[0]["content"]
+    assert "already decided" not in dialectic_messages("", "Which school?", [])[0]["content"]

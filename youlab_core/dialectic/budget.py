@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..prompts import PastDecision
 from .source import HistoryMessage
+
+DECISIONS_SHARE = 4  # the student's earlier decisions take at most 1/4 of the budget; the transcript the rest
 
 CHARS_PER_TOKEN = 4
 MESSAGE_OVERHEAD_TOKENS = 4
@@ -42,4 +45,19 @@ def take_newest(messages: Sequence[HistoryMessage], budget: int, *, cut_first: b
                 used += estimate_tokens(cut.content)
         break
     kept.reverse()
+    return kept, used
+
+
+def take_decisions(decisions: Sequence[PastDecision], budget: int) -> tuple[list[PastDecision], int]:
+    """The newest decisions (given newest first) whose sentences fit `budget // DECISIONS_SHARE` tokens, and the
+    tokens they use: what the student decided matters, but the student's messages remain the evidence."""
+    room = budget // DECISIONS_SHARE
+    kept: list[PastDecision] = []
+    used = 0
+    for decision in decisions:
+        cost = estimate_tokens(decision.sentence())
+        if used + cost > room:
+            break
+        kept.append(decision)
+        used += cost
     return kept, used

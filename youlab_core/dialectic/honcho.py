@@ -13,11 +13,15 @@ recency as the embedded backend); without one, from the peer's Honcho sessions, 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..config import Course, QuerySpec, Scope, TaskSpec
+from ..prompts import PastDecision, decision_context
 from ..transient import is_transient, retry_after_of
 from .base import Answer, Dialectic, DialecticError
+from .budget import CHARS_PER_TOKEN, DECISIONS_SHARE, take_decisions
 from .ids import honcho_peer_id, honcho_session_id
 from .scope import AgentThreadCheck, select_chats
 from .source import ChatSummary, MessageSource
@@ -26,6 +30,8 @@ if TYPE_CHECKING:
     import honcho
 
     from ..settings import Settings
+
+QUERY_MAX_CHARS = 10_000  # Honcho's limit on a dialectic query (honcho-ai 2.7 DialecticOptions.query)
 
 
 def honcho_client(url: str, api_key: str, workspace: str, *, timeout: float, max_retries: int = 0) -> Any:
@@ -50,18 +56,21 @@ class HonchoDialectic(Dialectic):
         source: MessageSource | None = None,
         timeout: float = 120.0,
         is_agent_thread: AgentThreadCheck | None = None,
+        history_token_budget: int = 6000,
     ):
         self.client = client
         self.source = source
         self.timeout = timeout
         self.is_agent_thread = is_agent_thread
+        self.history_token_budget = history_token_budget  # bounds the decisions added to a query
 
     @classmethod
     def from_settings(cls, settings: Settings, *, source: MessageSource | None = None,
                       is_agent_thread: AgentThreadCheck | None = None) -> HonchoDialectic:
         client = honcho_client(settings.honcho_url, settings.honcho_api_key.get_secret_value(),
                                settings.honcho_workspace, timeout=settings.dialectic_timeout_seconds)
-        return cls(client, source=source, timeout=settings.dialectic_timeout_seconds, is_agent_thread=is_agent_thread)
+        return cls(client, source=source, timeout=settings.dialectic_timeout_seconds, is_agent_thread=is_agent_thread,
+                   history_token_budget=settings.history_token_budget)
 
     async def ask(
         self,
@@ -72,8 +81,10 @@ class HonchoDialectic(Dialectic):
         system: str,
         chat_id: str | None = None,
         task: TaskSpec | None = None,
+        decisions: Sequence[PastDecision] = (),
     ) -> Answer:
-        # `system` is not sent: Honcho's dialectic has its own reasoning prompt and no system-prompt parameter.
+        # `system` is not sent: Honcho's dialectic has its own reasoning prompt and no system-prompt parameter. The
+        # student's earlier decisions on the field therefore travel in the query itself, after the question.
         import honcho
 
         started = time.perf_counter()
@@ -90,7 +101,7 @@ class HonchoDialectic(Dialectic):
                 kwargs["sessions"] = [honcho_session_id(c) for c in chats]
         try:
             try:
-                text = await peer.aio.chat(query.question, **kwargs)
+                text = await peer.aio.chat(self.query_text(query.question, decisions), **kwargs)
             except honcho.NotFoundError:
                 # The student's peer, or one of the chats, has no messages in Honcho yet. Ask again about the chats
                 # Honcho has; if none (or no peer), nothing is known, which is an answer, not a failure.
@@ -104,12 +115,36 @@ class HonchoDialectic(Dialectic):
                     kwargs["session"] = honcho_session_id(kept[0])
                 else:
                     kwargs["sessions"] = [honcho_session_id(c) for c in kept]
-                text = await peer.aio.chat(query.question, **kwargs)
+                text = await peer.aio.chat(self.query_text(query.question, decisions), **kwargs)
         except honcho.NotFoundError:
             return Answer("", (), None, time.perf_counter() - started)
         except honcho.HonchoError as exc:
             raise translate_honcho_error(exc, "Honcho dialectic") from exc
-        return Answer((text or "").strip(), tuple(chats), None, time.perf_counter() - started)
+        newest = await self._newest(user_id, course, query, chat_id, task, chats) if decisions else None
+        return Answer((text or "").strip(), tuple(chats), None, time.perf_counter() - started,
+                      newest_message_at=newest)
+
+    def query_text(self, question: str, decisions: Sequence[PastDecision]) -> str:
+        """The question, then the decisions that fit a quarter of the token budget and Honcho's query limit."""
+        room = min(self.history_token_budget,
+                   (QUERY_MAX_CHARS - len(question) - 200) // CHARS_PER_TOKEN * DECISIONS_SHARE)
+        kept, _ = take_decisions(decisions, max(room, 0))
+        context = decision_context(kept)
+        return f"{question}\n\n{context}" if context else question
+
+    async def _newest(self, user_id: str, course: Course, query: QuerySpec, chat_id: str | None,
+                      task: TaskSpec | None, chats: list[str]) -> datetime | None:
+        """When the newest chat the answer read was last updated (from the MessageSource; None without one)."""
+        if self.source is None:
+            return None
+        try:
+            listed = await self.source.list_chats(user_id)
+        except Exception:  # only a hint for the runner: without it, the runner compares values alone
+            return None
+        selected = select_chats(listed, course, query, task=task, chat_id=chat_id, is_agent_thread=self.is_agent_thread)
+        wanted = set(chats)
+        times = [c.updated_at for c in selected if query.scope is Scope.all or c.id in wanted]
+        return max(times) if times else None
 
     async def _existing(self, peer: Any, chats: list[str]) -> list[str]:
         """The chats among `chats` that have a Honcho session with this peer in it (order kept)."""

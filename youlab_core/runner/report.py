@@ -28,6 +28,20 @@ class ProposedChange:
     reused: bool = False
 
 
+@dataclass(frozen=True)
+class HeldBack:
+    """A value the run computed and did not propose, because the student already decided on that field: the
+    value is one they rejected (or approved and then undid), or nothing new was said since such a decision."""
+
+    target: str
+    value: Any
+    reason: str  # plain words, e.g. "you rejected this on 2026-11-24"
+    diff_id: str  # the earlier decision's diff
+    status: str  # rejected | undone
+    decided_at: datetime | None
+    note: str = ""  # the student's note on that decision
+
+
 @dataclass
 class QueryReport:
     query: QuerySpec
@@ -35,6 +49,9 @@ class QueryReport:
     answer: str = ""
     sessions_used: tuple[str, ...] = ()
     change: ProposedChange | None = None
+    held_back: HeldBack | None = None  # what the student already decided against (shown in the details only)
+    decisions_in_prompt: int = 0  # earlier decisions on the field given to the dialectic as context
+    newest_message_at: datetime | None = None  # the newest message the answer read, when the dialectic tells
     skipped_reason: str = ""  # why no change was proposed although nothing failed
     error: str = ""  # why the query failed (after retries)
     duration: float = 0.0
@@ -62,10 +79,17 @@ class StudentReport:
     duration: float = 0.0
     usage: Usage = field(default_factory=Usage)
     thread_chat_id: str | None = None
+    # The agent's diffs still pending for the student when the thread is written (None: unknown); the thread
+    # lists again those whose own thread is gone.
+    pending_diffs: list[Any] | None = None
 
     @property
     def diffs_proposed(self) -> int:
         return sum(1 for q in self.queries if q.change is not None)
+
+    @property
+    def held_back(self) -> list[HeldBack]:
+        return [q.held_back for q in self.queries if q.held_back is not None]
 
     @property
     def failed(self) -> bool:
@@ -106,6 +130,10 @@ class TaskRunReport:
     @property
     def diffs_proposed(self) -> int:
         return sum(s.diffs_proposed for s in self.students)
+
+    @property
+    def held_back(self) -> int:
+        return sum(len(s.held_back) for s in self.students)
 
     @property
     def usage(self) -> Usage:
@@ -170,6 +198,10 @@ def render_student(report: StudentReport) -> str:
             lines.append(f"     after:  {_short(c.proposed_value)}")
             lines.append(f"     diff {c.diff_id}{' (already pending)' if c.reused else ''}"
                          f"{' - ' + c.note if c.note else ''}")
+        elif q.held_back is not None:
+            h = q.held_back
+            note = f", saying {_short(h.note, 120)!r}" if h.note else ""
+            lines.append(f"     held back: {_short(h.value)} ({h.reason}{note}; diff {h.diff_id})")
         elif q.skipped_reason:
             lines.append(f"     no change: {q.skipped_reason}")
     if report.thread_chat_id:
@@ -193,6 +225,7 @@ def summary_table(report: TaskRunReport) -> str:
         ("failed", str(report.failed)),
         ("skipped (already running)", str(report.skipped)),
         ("diffs proposed", str(report.diffs_proposed)),
+        ("held back (already decided)", str(report.held_back)),
         ("tokens", str(report.usage.total_tokens)),
         ("time", f"{report.duration:.2f}s"),
     ]

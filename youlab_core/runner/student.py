@@ -19,7 +19,9 @@ from .. import prompts
 from ..config import Course, QuerySpec, TaskSpec
 from ..errors import ProposalRefused, StaleDiff, YoulabError
 from ..llm.base import LLM, ChatMessage, Completion, Usage
+from ..memory.values import equivalent
 from ..merge import MergeResult, merge_insight
+from . import decided
 from .report import ProposedChange, QueryReport, StudentReport
 from .retry import call_with_retries
 from .writes import finish_even_if_cancelled
@@ -104,6 +106,7 @@ class StudentRun:
         self.llm = CountingLLM(tools.llm) if tools.llm is not None else None
         self.memory: Any = None
         self._pending: list[Any] = []
+        self._decisions: dict[tuple[str, str], Any] = {}  # (block, field) -> FieldDecisions
         self._blocks: dict[str, dict[str, Any]] = {}
 
     async def execute(self) -> StudentReport:
@@ -116,6 +119,7 @@ class StudentRun:
         try:
             self.memory = self.tools.memory.student(self.user_id)
             self._pending = await self.tools.blocking(self.memory.list_diffs, "pending", None, self.course)
+            self._decisions = await self.tools.blocking(self.memory.decisions, self.course)
             plans = []
             for query in self.task.queries:
                 result, plan = await self._ask_and_merge(query)
@@ -156,13 +160,16 @@ class StudentRun:
         def counted() -> None:
             result.dialectic_attempts += 1
 
+        past = decided.past_decisions(self._decisions.get((query.block, query.field)))
+        result.decisions_in_prompt = len(past)
         try:
             answer = await call_with_retries(
                 lambda: self.tools.dialectic.ask(self.user_id, self.course, query, system=self.task.system,
-                                                  chat_id=self.chat_id, task=self.task),
+                                                  chat_id=self.chat_id, task=self.task, decisions=past),
                 timeout=s.dialectic_timeout_seconds, retries=s.call_retries, backoff=s.call_backoff_seconds,
                 backoff_max=s.call_backoff_max_seconds, on_attempt=counted)
             result.answer, result.sessions_used, result.usage = answer.text, answer.sessions_used, answer.usage
+            result.newest_message_at = answer.newest_message_at
             if not answer.text or nothing_known(answer.text):
                 result.skipped_reason = "nothing is known about this yet (no messages in scope)"
             else:
@@ -195,7 +202,7 @@ class StudentRun:
                                   timeout=s.call_timeout_seconds),
             timeout=s.call_timeout_seconds, retries=s.call_retries, backoff=s.call_backoff_seconds,
             backoff_max=s.call_backoff_max_seconds, on_attempt=counted)
-        if merged is None:
+        if merged is None or equivalent(merged.value, current):
             result.skipped_reason = "the answer adds nothing to the field"
             return None
         same = self._already_pending(query, merged.value)
@@ -205,13 +212,16 @@ class StudentRun:
             result.change = ProposedChange(query.target, query.block, query.field, merged.operation, current,
                                            merged.value, same.reasoning, same.id, same.note, reused=True)
             return None
+        # What the student already rejected (or undid) there is not asked again: listed in the report's details.
+        result.held_back = decided.held_back(query, merged.value, self._decisions.get((query.block, query.field)),
+                                             result.newest_message_at)
+        if result.held_back is not None:
+            return None
         return Planned(result, current, merged, insight)
 
     def _already_pending(self, query: QuerySpec, value: Any) -> Any:
-        from ..memory.values import same_value
-
         for diff in self._pending:
-            if diff.block == query.block and diff.field == query.field and same_value(diff.proposed_value, value):
+            if diff.block == query.block and diff.field == query.field and equivalent(diff.proposed_value, value):
                 return diff
         return None
 
