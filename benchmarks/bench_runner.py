@@ -20,6 +20,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from tests.support.courses import block, course_toml, query, task, write_course
+
 from .table import Row
 
 LATENCY = 0.2
@@ -27,30 +29,16 @@ QUERIES = 4
 CONCURRENCY = 32
 WRITE_PROCESSES = 1  # memory writes in one worker process: the runner then uses two cores (CI has two)
 
-COURSE = """
-[agent]
-id = "bench"
-name = "Bench"
-models = ["bench-tutor"]
-
-[block.student]
-field.topics = { type = "string", default = "" }
-field.summary = { type = "string", default = "" }
-
-[block.journey]
-field.notes = { type = "string", default = "" }
-field.status = { type = "string", default = "" }
-
-[[task]]
-name = "bench"
-manual = true
-queries = [
-  { target = "student.topics", question = "What does the student love writing about?", merge = "append" },
-  { target = "student.summary", question = "What is the student's essay about?", merge = "replace" },
-  { target = "journey.notes", question = "What does the student love about their essay?", merge = "append" },
-  { target = "journey.status", question = "What is the student's essay topic?", merge = "replace" },
-]
-"""
+# Append and replace only: the dialectic is the one external wait.
+COURSE = course_toml("bench", blocks={
+    "student": block({"topics": {"type": "string", "default": ""}, "summary": {"type": "string", "default": ""}}),
+    "journey": block({"notes": {"type": "string", "default": ""}, "status": {"type": "string", "default": ""}}),
+}, tasks=[task("bench", queries=[
+    query("student.topics", "What does the student love writing about?", merge="append"),
+    query("student.summary", "What is the student's essay about?", merge="replace"),
+    query("journey.notes", "What does the student love about their essay?", merge="append"),
+    query("journey.status", "What is the student's essay topic?", merge="replace"),
+])])
 
 
 def _serve_honcho(conn, latency: float) -> None:  # runs in the child process
@@ -148,8 +136,7 @@ async def _measure(students: int, baseline_students: int, memory_students: int) 
 
     with tempfile.TemporaryDirectory() as tmp, HonchoProcess() as honcho_url:
         root = Path(tmp)
-        (root / "config/courses/bench").mkdir(parents=True)
-        (root / "config/courses/bench/course.toml").write_text(COURSE)
+        write_course(root / "config", COURSE)
         settings = _settings(root, honcho_url, CONCURRENCY)
         registry = CourseRegistry(settings.config_dir)
         registry.reload()

@@ -24,38 +24,16 @@ from youlab_core.settings import Settings
 from youlab_core.state import SqlStateStore, open_store
 from youlab_core.state.tables import activity, trigger_state
 from youlab_core.triggers import FakeClock
+from tests.support.courses import course_toml, task, write_course
 
 from .table import Row, ms, summary, time_calls
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-COURSE = """
-[agent]
-id = "bench"
-name = "Bench"
-models = ["bench-tutor"]
-
-[block.student]
-field.notes = { type = "string" }
-
-[[task]]
-name = "bench"
-manual = true
-batch_size = 50
-queries = [ { target = "student.notes", question = "What?" } ]
-
-[[task]]
-name = "bench-count"
-after_messages = 1000000
-batch_size = 50
-queries = [ { target = "student.notes", question = "What?" } ]
-
-[[task]]
-name = "bench-idle"
-on_idle = true
-idle_threshold_minutes = 5
-batch_size = 50
-queries = [ { target = "student.notes", question = "What?" } ]
-"""
+COURSE = course_toml("bench", tasks=[
+    task("bench", batch_size=50),
+    task("bench-count", after_messages=1_000_000, batch_size=50),
+    task("bench-idle", on_idle=True, idle_threshold_minutes=5, batch_size=50),
+])
 
 
 def _load(store: SqlStateStore, total: int) -> None:
@@ -218,9 +196,7 @@ def _postgres() -> Any:
 def run(quick: bool) -> list[Row]:
     sizes = [1_000, 100_000] if quick else [1_000, 100_000, 1_000_000]
     with tempfile.TemporaryDirectory(prefix="youlab-bench-state-") as tmp:
-        config = Path(tmp, "config", "courses", "bench")
-        config.mkdir(parents=True)
-        (config / "course.toml").write_text(COURSE)
+        write_course(Path(tmp, "config"), COURSE)
         registry = CourseRegistry(Path(tmp, "config"))
         registry.reload()
         rows = _backend_rows("sqlite", f"sqlite:///{tmp}/state.db", sizes, quick, registry)
