@@ -11,8 +11,12 @@ import pytest
 
 from youlab_core.errors import PermissionDenied
 
-from youlab_core.bundle import agents
+from youlab_core.bundle import Given, agents, bundle_for, process, settings_from_values
+from youlab_core.threads import MemoryChats
+from youlab_core.triggers import StaticGroupResolver
 from youlab_core.runner.report import TaskRunReport, StudentReport
+
+from .conftest import load_plugin
 
 
 def test_every_task_is_a_model_named_after_its_display_name(bundle_env):
@@ -72,17 +76,23 @@ def test_a_course_problem_shows_only_on_that_course_agents_without_server_paths(
     assert not any(str(config_dir) in d or str(config_dir.parent) in d for d in found.values())
 
 
-def test_agents_that_cannot_run_say_so_plainly(bundle_env):
-    _, bundle, _ = bundle_env
-    problem = "llm_model: no model id set (YOULAB_LLM_MODEL)"  # what build_parts leaves for a ConfigError
-    before, bundle.parts = bundle.parts, SimpleNamespace(problem=problem)
+async def test_agents_that_cannot_run_say_so_plainly(tmp_path, config_dir):
+    """A bundle whose settings name no model for the agents (no handler given, so build_parts makes a runner)."""
+    flt = load_plugin("youlab_filter").Filter()
+    flt.valves = flt.Valves(config_dir=str(config_dir), storage_root=str(tmp_path / "no-model"))
+    bundle = bundle_for(settings_from_values(flt.valves), backend=MemoryChats(),
+                        given=Given(group_resolver=StaticGroupResolver({})))
+    parts = await bundle.start()
     try:
+        assert parts is not None and parts.runner is None and parts.scheduler is None
         found = descriptions(bundle)
+        assert found
+        for description in found.values():
+            assert "Configuration problems: The agents cannot run: llm_model: no model id set (YOULAB_LLM_MODEL)." in description
     finally:
-        bundle.parts = before
-    for description in found.values():
-        assert f"Configuration problems: The agents cannot run: {problem}." in description
-    assert all("cannot run" not in d for d in descriptions(bundle).values())
+        await process.deactivate(grace_seconds=1)
+        if parts is not None:
+            parts.state.close()
 
 
 def test_a_config_problem_is_logged_once_across_reloads(bundle_env, config_dir, caplog):
