@@ -6,6 +6,7 @@ import asyncio
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,8 +19,8 @@ from youlab_core.settings import Settings
 from .conftest import Courses, assert_fsck_clean, git
 
 
-def settings(**overrides: object) -> Settings:
-    values: dict[str, object] = {"upkeep_loose_objects": 64, "upkeep_repos_per_tick": 20, "upkeep_max_packs": 8,
+def settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {"upkeep_loose_objects": 64, "upkeep_repos_per_tick": 20, "upkeep_max_packs": 8,
                                  "upkeep_interval_seconds": 300.0}
     return Settings(**{**values, **overrides})
 

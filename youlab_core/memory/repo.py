@@ -298,7 +298,7 @@ class StudentRepo:
                     author_date=when, commit_date=when,
                 ).hexsha
             if self.sync:  # everything the ref will name, and the index the next commit starts from, on disk first
-                sync_objects(repo.odb)  # type: ignore[arg-type]
+                sync_objects(repo.odb)
                 sync_file(self.git_dir / "index")
                 sync_file(self.git_dir)
             if replay or head is None or sha != head.hexsha:  # a replay rewrites even an equal ref: it may be unsynced
