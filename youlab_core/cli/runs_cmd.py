@@ -1,6 +1,7 @@
 """`youlab runs`: list run records (newest first) with how long each took and the tokens it used, e.g.
 `youlab runs --status failed`. `--triggers` shows, per task of the course files (and per task that only the
-state store still knows), its triggers, the work pending and claimed, and the schedule's fires and skipped fires."""
+state store still knows), its triggers, the work pending and claimed, and the schedule's fires and skipped fires.
+`--decisions` shows, per course and task, what became of the changes it proposed, over every student's memory."""
 
 from __future__ import annotations
 
@@ -30,6 +31,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmd.add_argument("--triggers", action="store_true",
                      help="instead of runs: per task, its triggers, work pending and claimed, the next cron fire, "
                           "fires and skipped fires")
+    cmd.add_argument("--decisions", action="store_true",
+                     help="instead of runs: per course and task, the changes it proposed and what students decided "
+                          "(pending, approved, rejected, undone, expired, superseded, stale) and the approval rate")
+    cmd.add_argument("--course", help="with --decisions: only this course")
     cmd.add_argument("--config-dir", type=Path, default=None,
                      help="course files for --triggers (default: $YOULAB_CONFIG_DIR or ./config)")
     cmd.add_argument("--storage-root", type=Path, default=None, help="where state.db is (default: <data dir>/youlab)")
@@ -169,6 +174,33 @@ def _print_triggers(store: ClaimStore, task: str | None, config_dir: Path, as_js
     return 0
 
 
+def approval_rate_text(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.0%}"
+
+
+def _print_decisions(users_root: Path, task: str | None, course: str | None, as_json: bool) -> int:
+    """Read from every student's `decision_counts.json` and pending index (memory.decisions.decision_summary)."""
+    from ..memory import MemoryStore
+    from ..memory.decisions import decision_summary
+
+    lines = decision_summary(MemoryStore(users_root), task=task, course=course)
+    if as_json:
+        for line in lines:
+            print(json.dumps(line.as_json(), sort_keys=True))
+        return 0
+    if not lines:
+        print(f"no proposed changes under {users_root}", file=sys.stderr)
+        return 0
+    header = ("COURSE", "TASK", "PROPOSED", "PENDING", "APPROVED", "REJECTED", "UNDONE", "EXPIRED", "SUPERSEDED",
+              "STALE", "APPROVAL RATE")
+    _table(header, [(t.course, t.task, str(t.proposed), str(t.pending), str(t.approved), str(t.rejected), str(t.undone),
+                     str(t.expired), str(t.superseded), str(t.stale), approval_rate_text(t.approval_rate))
+                    for t in lines])
+    print("approval rate = approved / (approved + rejected + undone): expired, superseded and stale changes were "
+          "never decided by the student", file=sys.stderr)
+    return 0
+
+
 def runs_command(args: argparse.Namespace) -> int:
     from ..settings import Settings
     from ..state import open_store
@@ -181,6 +213,8 @@ def runs_command(args: argparse.Namespace) -> int:
         state_url=args.state_url or os.environ.get("YOULAB_STATE_URL") or None,
         config_dir=args.config_dir or os.environ.get("YOULAB_CONFIG_DIR") or None,
     )
+    if args.decisions:
+        return _print_decisions(settings.users_root, args.task, args.course, args.json)
     store = open_store(settings)
     try:
         if args.triggers:
