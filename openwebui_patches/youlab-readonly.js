@@ -245,6 +245,38 @@
 		});
 	}
 
+	// Open WebUI's page saves the whole chat after an action (the review buttons) and after some UI changes. On an
+	// agent thread the server refuses any save but a rename (its write guard), which the page would show as an
+	// error; instead the page is given the thread as the server holds it, so it shows the server's truth.
+	function keepThreadSaves() {
+		var original = window.fetch;
+		if (typeof original !== 'function') return;
+		window.fetch = function (input, init) {
+			try {
+				var method = ((init && init.method) || (input && input.method) || 'GET').toUpperCase();
+				var url = new URL(typeof input === 'string' ? input : input.url, window.location.href);
+				var match = /^\/api\/v1\/chats\/([^/]+)\/?$/.exec(url.pathname);
+				if (method === 'POST' && match && current.thread && decodeURIComponent(match[1]) === current.chatId) {
+					var body = init && typeof init.body === 'string' ? JSON.parse(init.body) : null;
+					var chat = body && body.chat;
+					var renameOnly = chat && typeof chat === 'object' && Object.keys(chat).every(function (k) {
+						return k === 'title';
+					});
+					if (!renameOnly) {
+						return original.call(this, url.toString(), {
+							method: 'GET',
+							headers: init && init.headers,
+							credentials: (init && init.credentials) || 'include'
+						});
+					}
+				}
+			} catch (e) {
+				// Anything unexpected: send the request as the page made it (the server decides).
+			}
+			return original.apply(this, arguments);
+		};
+	}
+
 	function loadStyles() {
 		var script = document.currentScript || document.querySelector('script[src*="youlab-readonly.js"]');
 		var query = script && script.src.indexOf('?') >= 0 ? script.src.slice(script.src.indexOf('?')) : '';
@@ -268,6 +300,7 @@
 			// A browser without :has() still gets the id, class and English label selectors.
 		}
 		loadStyles();
+		keepThreadSaves();
 		watchHistory();
 		['keydown', 'keypress', 'paste', 'drop', 'submit', 'click'].forEach(function (type) {
 			window.addEventListener(type, guard, true);

@@ -37,7 +37,8 @@ class Action:
     ) -> dict | None:
         # Open WebUI shows a plain Exception's text as is: a UserFacingError's own words, else one fixed sentence.
         try:
-            bundle = bundle_for(await stored_filter_settings())
+            bundle = bundle_for(await stored_filter_settings(), settings_source=stored_filter_settings)
+            await bundle.start()  # the thread registry the review re-renders through
             return await bundle_review.review(
                 bundle, __id__ or "review", body, __user__ or {}, event_call=__event_call__, event_emitter=__event_emitter__
             )

@@ -120,6 +120,18 @@ def test_a_composer_forced_back_is_still_refused_by_the_server(
     assert len(student.completions) == 1  # the page did send: the refusal is the server's
     assert demo_calls_with(openwebui, marker) == 0
     assert marker in json.dumps(student.completions[0])
+    # Nothing of the attempt was stored: after a reload the report is still the thread's current message.
+    stored = openwebui.run(lambda c: c.chats.get(thread.chat_id))
+    history = stored["chat"]["history"]
+    current = history["messages"][history["currentId"]]
+    assert current["role"] == "assistant" and current["model"] == f"youlab_agents.{TASK}"
+    assert marker not in json.dumps(stored)
+    student.open_chat(thread.chat_id)
+    student.wait_for_read_only()
+    last = student.page.locator("#messages-container .chat-assistant").last
+    last.wait_for(timeout=15_000)
+    assert marker not in student.page.inner_text("#messages-container")
+    student.screenshot("thread-after-a-refused-attempt")
 
 
 def test_normal_chat_works_before_and_after_an_agent_thread(

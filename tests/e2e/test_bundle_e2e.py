@@ -218,7 +218,7 @@ async def test_agent_models_are_hidden_students_refused_admins_run_them(quick):
         reply = await say(admin, f"{other['email']}", model="youlab_agents.quick-after")
         assert "choices" in reply, reply
         summary = reply["choices"][0]["message"]["content"]
-        assert "manual run" in summary and other["id"] in summary and "1 succeeded" in summary
+        assert "manual run" in summary and other["email"] in summary and "1 succeeded" in summary
     async with quick.client(other["token"]) as c:
         folder, chats = await agent_threads(c, "quick-after")
         assert folder is not None and len(chats) == 1
