@@ -148,3 +148,14 @@ async def test_fixed_chat_routes_are_not_chat_ids(guarded) -> None:
         for word in ("new", "import", "config", "tags", "read"):
             assert (await client.post(f"/api/v1/chats/{word}", json={"chat": {}})).status_code == 200
     assert looked_up == []
+
+
+async def test_a_client_cannot_pass_itself_off_as_an_automation(guarded) -> None:
+    """Open WebUI's automations call the completion handler in-process; over HTTP, automation_id is always forged."""
+    app, client = guarded
+    async with client:
+        body = {"model": "college-essay-tutor", "chat_id": PLAIN, "automation_id": "a1",
+                "messages": [{"role": "user", "content": "hi"}]}
+        assert (await client.post("/api/chat/completions", json=body)).status_code == 200
+    [(_, _, received)] = app.seen
+    assert json.loads(received) == {k: v for k, v in body.items() if k != "automation_id"}

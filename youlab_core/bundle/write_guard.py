@@ -8,6 +8,9 @@ path, or from the JSON body for the chat-completion routes), and the read-only g
 (`AgentThreadGuard`: registry, meta, folder; fail closed when nothing can be read). A refusal is a 403 with the same
 plain sentence the filter uses, before Open WebUI stores anything or calls a model.
 
+Chat completions sent over HTTP also lose the fields only Open WebUI itself sets (`automation_id`): with one, a
+client could switch counting, Honcho mirroring and memory off for its own message.
+
 What stays allowed on an agent thread (the student owns their chat list): renaming, moving to a folder, pinning,
 archiving, tagging, sharing, cloning, forking and deleting the whole thread, and YouLab's own review action. Every
 other request passes through untouched, at the cost of one regular-expression match.
@@ -158,6 +161,8 @@ class WriteGuardMiddleware:
         if body is None:
             await _refuse(send, 413, "The request is too large.")
             return
+        if route.chat_in == "body":
+            body, receive, scope = _without_server_only_fields(body, receive, scope)
         chat_id, model_id, allowed = _target(route, path, body)
         if allowed or not chat_id:
             await self.app(scope, receive, send)
@@ -200,6 +205,32 @@ def _target(route: WriteRoute, path: str, body: bytes) -> tuple[str | None, str 
             return str(chat_id) if chat_id else None, None, True  # the review checks the thread itself
     return (str(chat_id) if isinstance(chat_id, str) and chat_id else None,
             str(model) if isinstance(model, str) else None, False)
+
+
+# Fields only Open WebUI itself sets on a chat completion (its automations call the handler in-process, never over
+# HTTP). A client sending one would switch YouLab's counting, Honcho mirroring and memory off for its message.
+SERVER_ONLY_FIELDS = ("automation_id",)
+
+
+def _without_server_only_fields(body: bytes, receive: Receive, scope: Scope) -> tuple[bytes, Receive, Scope]:
+    data = _json(body)
+    if not isinstance(data, dict) or not any(f in data for f in SERVER_ONLY_FIELDS):
+        return body, receive, scope
+    for name in SERVER_ONLY_FIELDS:
+        data.pop(name, None)
+    cleaned = json.dumps(data).encode()
+    headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() != b"content-length"]
+    headers.append((b"content-length", str(len(cleaned)).encode()))
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": cleaned, "more_body": False}
+        return await receive()
+
+    return cleaned, replay, {**scope, "headers": headers}
 
 
 def _json(body: bytes) -> Any:
