@@ -268,6 +268,20 @@ async def test_a_chat_not_in_the_registry_gets_no_review(bundle_env):
     assert mem.get_diff(changes[0].diff_id).status.value == "pending"
 
 
+async def test_an_admins_manual_run_chat_holds_no_report(bundle_env):
+    """The agent model answered there (its summary), so the review buttons show; they say plainly there is nothing."""
+    _, bundle, _ = bundle_env
+    summary = {"id": "s1", "role": "assistant", "content": "## Progression Grader: manual run",
+               "model": "youlab_agents.progression-grader", "done": True}
+    chat = await bundle.backend.create_chat(
+        "admin", {"models": ["youlab_agents.progression-grader"], "history": {"currentId": "s1", "messages": {"s1": summary}}},
+        folder_id=None, meta={})
+    assert chat.agent_messages()
+    with pytest.raises(ReviewError) as info:
+        await review(bundle, "approve_all", {"chat_id": chat.id, "id": "s1", "youlab": {"confirm": True}}, {"id": "admin"})
+    assert str(info.value) == "This chat holds no agent report to review."
+
+
 async def test_someone_elses_thread_and_a_missing_chat_get_the_same_refusal(bundle_env):
     _, bundle, _ = bundle_env
     ref, _, _, _ = await make_thread(bundle, "stu-1", [("journey", "grader_notes", "A")])

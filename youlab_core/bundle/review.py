@@ -77,7 +77,8 @@ async def _ask(event_call: EventCall, event: dict[str, Any]) -> Any:
 
 
 def _looks_like_report(chat: ChatRecord) -> bool:
-    return isinstance(chat.chat.get(REPORT_KEY), dict) or chat.youlab_meta is not None or bool(chat.agent_messages())
+    # Not the agent's messages alone: an admin's own manual-run chat has those, and holds no report.
+    return isinstance(chat.chat.get(REPORT_KEY), dict) or chat.youlab_meta is not None
 
 
 def _report_message(chat: ChatRecord, task: str, asked: str | None) -> str:
