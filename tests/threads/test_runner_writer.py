@@ -77,3 +77,19 @@ async def test_the_reports_pending_diffs_and_status_reach_the_writer(state):
     done.run_id, done.pending_diffs = "run-3", [diff("d-old")]  # d-1 was decided; d-old waits in run-2's thread
     await writer.write("stu-1", COURSE, TASK, done)
     assert writer.last.archived == (first,) and writer.last.carried == ()
+
+
+def test_the_chat_json_holds_plain_words_not_the_technical_error() -> None:
+    from types import SimpleNamespace
+
+    from youlab_core.threads.runner_writer import run_report_from_student_report
+
+    query = SimpleNamespace(target="student.profile", question="Who?")
+    failed = SimpleNamespace(query=query, question="Who?", answer="", error="ConnectError: [Errno 111] Connection refused to http://10.0.0.5:8000",
+                             skipped_reason="", change=None)
+    report = SimpleNamespace(queries=[failed], error="httpx.ReadTimeout: timed out at /srv/youlab/state.db", run_id="r1",
+                             started_at=None)
+    thread = run_report_from_student_report(SimpleNamespace(id="c"), SimpleNamespace(name="t", title="T"), report)
+    text = str(thread.to_dict())
+    assert "Errno" not in text and "10.0.0.5" not in text and "/srv" not in text and "httpx" not in text
+    assert thread.findings[0].error and thread.problems

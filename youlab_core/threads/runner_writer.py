@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .model import ThreadRef
-from .report import Change, Finding, ThreadReport
+from .report import Change, Finding, ThreadReport, plain_problem
 from .writer import ThreadWriter
 
 
@@ -38,7 +38,9 @@ def run_report_from_student_report(course: Any, task: Any, report: Any) -> Threa
     for q in getattr(report, "queries", []) or []:
         query = getattr(q, "query", None)
         target = getattr(query, "target", "") or getattr(getattr(q, "change", None), "target", "")
-        error = getattr(q, "error", "") or ""
+        # The chat JSON is readable by its student over the API: it holds the plain sentence, never the technical
+        # error (that stays in the run record and the log).
+        error = plain_problem(getattr(q, "error", "") or "") if getattr(q, "error", "") else ""
         findings.append(Finding(
             question=getattr(q, "question", "") or getattr(query, "question", ""), target=target,
             answer=_text(getattr(q, "answer", "")), error=error,
@@ -54,7 +56,7 @@ def run_report_from_student_report(course: Any, task: Any, report: Any) -> Threa
                 status="pending", reason=_text(getattr(change, "reasoning", "")), merge=_value(getattr(change, "operation", "")),
             ))
     if getattr(report, "error", ""):
-        problems.append(str(report.error))
+        problems.append(plain_problem(str(report.error)))
     started = getattr(report, "started_at", None) or datetime.now(timezone.utc)
     return ThreadReport(
         task=task.name, agent=task.title, course=course.id, run_id=str(getattr(report, "run_id", "")),
