@@ -1,5 +1,7 @@
 """Student memory: propose-and-approve latency with 1, 100 and 10,000 students' repositories on disk, next to a
-bare `git commit` on the same machine, and the disk one student uses.
+bare `git commit` on the same machine, and the disk one student uses; the cost of fsyncing git's objects, index
+and ref (durability), and upkeep: disk after 1,000 propose+approve cycles with upkeep on next to `git gc
+--aggressive` of the same repository, and how long packing one repository takes.
 
 The students are copies (`cp -a`) of one template repository, the fastest honest way to put 10,000 real repositories
 on disk; each timed operation then goes to a different, randomly chosen student, so caches help as little as they
@@ -17,8 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from youlab_core.config import load_course
+from youlab_core.config import Course, load_course
 from youlab_core.memory import MemoryStore
+from youlab_core.memory.upkeep import Upkeep, disk_bytes, loose_count, pack_files
+from youlab_core.settings import Settings
 
 from .table import Row, ms, percentile
 
@@ -70,7 +74,7 @@ def _populate(users: Path, count: int, snapshot: list[tuple[str, bytes | None, i
                 os.chmod(target, mode)
 
 
-def _cycle(store: MemoryStore, course, user: str, i: int, cpu: list[float] | None = None) -> float:
+def _cycle(store: MemoryStore, course: Course, user: str, i: int, cpu: list[float] | None = None) -> float:
     memory = store.student(user)
     start_cpu = time.process_time()
     start = time.perf_counter()
@@ -147,13 +151,66 @@ def run(quick: bool) -> list[Row]:
                         f"all {count:,} repos: {_kib(total_allocated / count)} allocated on average"))
         rows.append(Row("memory", "disk per propose+approve (loose objects)",
                         f"{_kib((after[1] - before[1]) / 100)} allocated, {_kib((after[0] - before[0]) / 100)} apparent",
-                        "", "git gc would pack these; see docs/memory.md"))
+                        "", "until upkeep packs them; see docs/memory.md"))
         history_len = len(one.history(course, "journey"))
         slow_cpu: list[float] = []
         slow = [_cycle(store, course, "u0", 20_000 + i, slow_cpu) for i in range(min(repeat, 50))]
         rows.append(Row("memory", f"propose+approve on a student with {history_len} block commits",
                         f"median {ms(statistics.median(slow))}, p99 {ms(percentile(slow, 99))}",
                         "", f"CPU median {ms(statistics.median(slow_cpu))} (compare: no growth with history)"))
+        rows.extend(_durability_rows(store, MemoryStore(users, sync=False), course, sizes[-1], repeat))
+        rows.extend(_upkeep_rows(work, course, 100 if quick else 1000))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return rows
+
+
+def _durability_rows(synced: MemoryStore, unsynced: MemoryStore, course: Course, size: int, repeat: int) -> list[Row]:
+    """propose+approve with git's objects, index and ref fsynced (the default) and without (before issue 16),
+    interleaved on the same random students so load changes hit both alike."""
+    rng = random.Random(11)
+    on: list[float] = []
+    off: list[float] = []
+    for i in range(repeat):
+        on.append(_cycle(synced, course, f"u{rng.randrange(size)}", 30_000 + i))
+        off.append(_cycle(unsynced, course, f"u{rng.randrange(size)}", 40_000 + i))
+    cost = statistics.median(on) - statistics.median(off)
+    return [Row("memory", "propose+approve, git objects/index/ref fsynced (durable)",
+                f"median {ms(statistics.median(on))}, p99 {ms(percentile(on, 99))}",
+                f"not fsynced: median {ms(statistics.median(off))}, p99 {ms(percentile(off, 99))}",
+                f"cost of durability: {ms(cost)} per cycle (2 commits); {repeat} cycles each, interleaved")]
+
+
+def _upkeep_rows(work: Path, course: Course, cycles: int) -> list[Row]:
+    """One student through `cycles` propose+approve cycles with upkeep ticking every 10 cycles (as if its interval
+    passed), then the same repository packed by `git gc --aggressive`. fsync off here: it changes no byte on disk."""
+    settings = Settings(upkeep_interval_seconds=300)
+    store = MemoryStore(work / "upkeep-users", sync=False)
+    upkeep = Upkeep(store, settings)
+    packing: list[float] = []
+    for i in range(cycles):
+        _cycle(store, course, "solo", i)
+        if i % 10 == 9:
+            packing.extend(r.seconds for r in upkeep.tick() if r.status == "packed")
+    repo = work / "upkeep-users" / "solo"
+    ours = disk_bytes(repo)
+    loose, packs = loose_count(repo / ".git"), len(pack_files(repo / ".git"))
+    aggressive = work / "aggressive"
+    shutil.copytree(repo, aggressive, symlinks=True)
+    subprocess.run(["git", "-C", str(aggressive), "gc", "-q", "--aggressive", "--prune=now"], check=True)
+    best = disk_bytes(aggressive)
+    unpacked = MemoryStore(work / "unpacked-users", sync=False)
+    for i in range(min(cycles, 100)):
+        _cycle(unpacked, course, "solo", i)
+    loose_per_cycle = disk_bytes(work / "unpacked-users" / "solo") / min(cycles, 100)
+    return [
+        Row("memory", f"disk per student after {cycles:,} propose+approve, upkeep on",
+            f"{_kib(ours)} ({ours / best:.2f}x)", f"same repo after git gc --aggressive: {_kib(best)}",
+            f"{loose} loose objects, {packs} packs at the end; target within 1.5x; "
+            f"without upkeep ~{_kib(loose_per_cycle * cycles)}"),
+        Row("memory", "packing one student's repository (upkeep)",
+            f"median {ms(statistics.median(packing))}, p99 {ms(percentile(packing, 99))}",
+            f"at most {settings.upkeep_repos_per_tick} repos per tick, every {settings.upkeep_interval_seconds:.0f}s",
+            f"{len(packing)} packings; threshold ~{settings.upkeep_loose_objects} loose objects, "
+            f"all packs combined at {settings.upkeep_max_packs}"),
+    ]
