@@ -30,7 +30,7 @@ class Settings(BaseModel):
     diff_expiry_days: int = Field(default=30, gt=0)
     memory_fsync: bool = Field(default=True, description="fsync git objects, index and ref before a change is acknowledged")
     upkeep_interval_seconds: float = Field(default=300.0, gt=0, description="how often students' repositories are checked for packing")
-    upkeep_loose_objects: int = Field(default=256, gt=0, description="estimated loose objects that make a repository due for packing")
+    upkeep_loose_objects: int = Field(default=128, gt=0, description="estimated loose objects that make a repository due for packing")
     upkeep_max_packs: int = Field(default=8, gt=1, description="packs that make the next packing combine them all into one")
     upkeep_repos_per_tick: int = Field(default=20, gt=0, description="most repositories one upkeep tick packs")
 
