@@ -19,10 +19,14 @@ Internals used (`module:attribute`; INTERNALS holds the same list for the test):
 - open_webui.models.chats:Chats.get_chats_by_user_id (a ChatListResponse with .items), Chats.get_chat_by_id,
   Chats.get_messages_map_by_chat_id, Chats.get_current_message_id, Chats.insert_new_chat (internal_meta=),
   Chats.upsert_message_to_chat_by_id_and_message_id, Chats.update_chat_by_id, Chats.toggle_chat_archive_by_id,
+  Chats.toggle_chat_pinned_by_id, Chat.pinned,
   ChatForm, ChatListResponse.items, the Chat table and its columns id, user_id, title, chat, meta, folder_id,
   archived (ChatModel has the same fields, plus current_message_id and updated_at)
 - open_webui.models.folders:Folders.get_folders_by_user_id, Folders.insert_new_folder, FolderForm, the Folder
   table and its columns id, user_id, name, meta, parent_id (FolderModel has the same fields)
+- open_webui.models.files:Files.insert_new_file, FileForm, FileModel.id (a student's data download is an Open WebUI
+  file they own, served by /api/v1/files/<id>/content)
+- open_webui.storage.provider:Storage.upload_file (stores that file's bytes where Open WebUI keeps uploads)
 - open_webui.internal.db:get_async_db_context (a session for reading the tables directly)
 - open_webui.main:app, whose app.state.MODELS is the model list (filled lazily)
 - open_webui.utils.models:get_all_models (fills app.state.MODELS)
@@ -65,6 +69,8 @@ INTERNALS: tuple[str, ...] = (
     "open_webui.models.chats:Chats.upsert_message_to_chat_by_id_and_message_id",
     "open_webui.models.chats:Chats.update_chat_by_id",
     "open_webui.models.chats:Chats.toggle_chat_archive_by_id",
+    "open_webui.models.chats:Chats.toggle_chat_pinned_by_id",
+    "open_webui.models.chats:Chat.pinned",
     "open_webui.models.chats:ChatForm",
     "open_webui.models.chats:ChatListResponse.items",
     "open_webui.models.chats:Chat",
@@ -77,6 +83,10 @@ INTERNALS: tuple[str, ...] = (
     "open_webui.models.folders:Folder",
     *(f"open_webui.models.folders:Folder.{c}" for c in ("id", "user_id", "name", "meta", "parent_id")),
     *(f"open_webui.models.folders:FolderModel.{c}" for c in ("id", "user_id", "name", "meta", "parent_id")),
+    "open_webui.models.files:Files.insert_new_file",
+    "open_webui.models.files:FileForm",
+    "open_webui.models.files:FileModel.id",
+    "open_webui.storage.provider:Storage.upload_file",
     "open_webui.internal.db:get_async_db_context",
     "open_webui.main:app",
     "open_webui.utils.models:get_all_models",
@@ -252,6 +262,35 @@ async def toggle_chat_archive(chat_id: str) -> Any:
     from open_webui.models.chats import Chats
 
     return await Chats.toggle_chat_archive_by_id(chat_id)
+
+
+async def pin_chat(chat_id: str) -> None:
+    """Pin the chat (Open WebUI only toggles, so read the row first; a pinned chat stays pinned)."""
+    from open_webui.models.chats import Chats
+
+    row = await chat_row(chat_id)
+    if row is not None and not row.pinned:
+        await Chats.toggle_chat_pinned_by_id(chat_id)
+
+
+async def save_user_file(user_id: str, filename: str, data: bytes, content_type: str) -> str:
+    """Store `data` as an Open WebUI file owned by `user_id` (only they and admins can read it); returns its id.
+    It is served by GET /api/v1/files/<id>/content."""
+    import io
+    import uuid
+
+    from open_webui.models.files import FileForm, Files
+    from open_webui.storage.provider import Storage
+
+    file_id = str(uuid.uuid4())
+    _, path = Storage.upload_file(io.BytesIO(data), f"{file_id}_{filename}", {"OpenWebUI-User-Id": user_id,
+                                                                              "OpenWebUI-File-Id": file_id})
+    form = FileForm(id=file_id, filename=filename, path=path,
+                    meta={"name": filename, "content_type": content_type, "size": len(data)})
+    created = await Files.insert_new_file(user_id, form)
+    if created is None:
+        raise RuntimeError(f"Open WebUI could not store file {filename} for user {user_id}")
+    return str(created.id)
 
 
 # Calling models --------------------------------------------------------------------------------------------------
