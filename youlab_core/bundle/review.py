@@ -4,6 +4,8 @@ Buttons under an agent's report (sub-actions of the `youlab_review` Action):
   approve_all  confirm, optional note, approve every pending change of the report;
   reject_all   the same, rejecting;
   review       one dialog per pending change: approve / reject / decide later, then an optional note.
+On the student's memory view the same buttons decide the course's pending changes, and history / undo / edit /
+download act on the memory itself (memory_actions.py).
 In the browser the questions are Open WebUI's event-call dialogs. API callers have no browser session (the dialog
 call answers with an error), so they state their decision in the body: `"youlab": {"confirm": true, "note": "..."}`
 or `"youlab": {"decisions": [{"diff_id": "...", "decision": "approve" | "reject", "note": "..."}]}`
@@ -34,7 +36,11 @@ from typing import TYPE_CHECKING, Any
 from ..errors import NotFound, UserFacingError, YoulabError
 from ..threads.model import REPORT_KEY, ChatRecord, agent_model_id
 from ..threads.report import Change, ThreadReport, plain_problem, render_diff, render_report, report_from_server
+from ..threads.memory_view import MEMORY_TASK
+from . import memory_actions
 from .context import Bundle
+from .memory_actions import MEMORY_SUB_ACTIONS
+from .memory_view import refresh_quietly
 from .review_request import PAST, SUB_ACTIONS, Decision, ReviewError, ReviewRequest, checked_note, parse_request
 
 if TYPE_CHECKING:
@@ -274,6 +280,18 @@ async def review(
         raise ReviewError(SAVE_FAILED) from exc
 
 
+async def _is_memory_view(bundle: Bundle, body: Any, user_id: str) -> bool:
+    """Whether the body's chat is this student's registered memory view (its buttons act on the whole course)."""
+    chat_id = body.get("chat_id") if isinstance(body, dict) else None
+    if not isinstance(chat_id, str) or bundle.state is None or not user_id:
+        return False
+    try:
+        record = await asyncio.to_thread(bundle.state.thread, chat_id.strip())
+    except Exception:  # the review's own check says what is wrong
+        return False
+    return record is not None and record.task == MEMORY_TASK and record.user_id == user_id
+
+
 async def _decide(memory: Any, decision: Decision, user_id: str) -> str:
     """Apply one decision; the sentence that says what happened."""
     past = PAST[decision.verb]
@@ -293,8 +311,10 @@ async def _review(
     event_emitter: Callable[[dict[str, Any]], Awaitable[Any]] | None,
 ) -> dict[str, Any] | None:
     limit = bundle.settings.review_note_max_chars
-    req = parse_request(sub, body, limit)
     user_id = str((user if isinstance(user, dict) else {}).get("id") or "")
+    if sub in MEMORY_SUB_ACTIONS or await _is_memory_view(bundle, body, user_id):
+        return await memory_actions.act(bundle, sub, body, user, event_call=event_call, event_emitter=event_emitter)
+    req = parse_request(sub, body, limit)
     thread = await _thread(bundle, req, user_id)
     report = await _truth(bundle, thread)
     decided = await _decisions(req, report.pending, event_call, limit)
@@ -311,6 +331,8 @@ async def _review(
     if decided:
         report = await _truth(bundle, thread)
     content = await _write_view(bundle, thread, report)
+    if decided:  # the student's memory view shows the same changes: keep it current
+        await refresh_quietly(bundle, user_id, thread.record.course_id)
     if event_emitter is not None and results:
         try:
             await event_emitter({"type": "notification", "data": {"type": "info", "content": " ".join(results)}})
