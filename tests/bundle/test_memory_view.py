@@ -216,3 +216,57 @@ async def test_forged_bodies_are_refused_by_name(bundle_env):
         await review(bundle, "undo", view_body(field="journey.blockers", diff_id="20260101-nope", confirm=True), STUDENT)
     with pytest.raises(MemoryActionError, match="No browser session"):
         await review(bundle, "edit", view_body(), STUDENT)
+
+
+async def test_a_run_that_proposes_refreshes_the_view(bundle_env):
+    from types import SimpleNamespace
+
+    from youlab_core.bundle.memory_view import ViewRefresher
+    from youlab_core.threads.runner_writer import RunnerThreadWriter
+
+    _, bundle, _ = bundle_env
+    course = bundle.courses.course("college-essay")
+    task = course.task("progression-grader")
+    diff = bundle.memory.student("stu-1").propose(
+        course, agent=task.name, run_id="run-9", block="journey", field="blockers", operation="replace",
+        proposed_value="Deadlines.", reasoning="r", confidence="high", source_query="q")
+    change = SimpleNamespace(diff_id=diff.id, target="journey.blockers", current_value="", proposed_value="Deadlines.",
+                             reasoning="r", operation="replace")
+    report = SimpleNamespace(run_id="run-9", queries=[SimpleNamespace(query=None, question="q", answer="a", error="",
+                                                                      skipped_reason="", change=change)],
+                             error="", status="succeeded", pending_diffs=[diff])
+    views = ViewRefresher(bundle.memory, bundle.state, bundle.backend, bundle.courses)
+    await RunnerThreadWriter(bundle.writer, views).write("stu-1", course, task, report)
+    text = view_text(bundle)
+    assert "Progression Grader · **1 waiting for you**" in text and "Deadlines." in text
+    assert "also in [its agent's report](/c/" in text
+
+
+async def test_the_dialogs_drive_edit_and_undo(bundle_env):
+    _, bundle, _ = bundle_env
+    _, changes, mem, course = await approved_thread(bundle)
+    asked: list[dict] = []
+
+    def answering(*answers):
+        queue = list(answers)
+
+        async def event_call(event):
+            asked.append(event)
+            return queue.pop(0)
+        return event_call
+
+    body = {"chat_id": memory_chat_id("stu-1", "college-essay"), "id": "x"}
+    await review(bundle, "edit", body, STUDENT, event_call=answering("journey.status", "completed"))
+    assert mem.read_field(course, "journey", "status") == "completed"
+    assert asked[0]["data"]["type"] == "select" and {"label": "Your essay journey: Progress in the current module",
+                                                      "value": "journey.status"} in asked[0]["data"]["options"]
+    assert asked[1]["data"]["type"] == "select" and asked[1]["data"]["value"] == "not_started"
+    asked.clear()
+    await review(bundle, "undo", body, STUDENT,
+                 event_call=answering("journey.grader_notes", f"diff:{changes[0].diff_id}", "wrong"))
+    assert mem.read_field(course, "journey", "grader_notes") == ""
+    assert mem.get_diff(changes[0].diff_id).undo_note == "wrong"
+    assert asked[1]["data"]["options"][0]["label"].startswith("Undo Progression Grader's change you approved")
+    # Cancelling a dialog changes nothing and shows the view as it is.
+    result = await review(bundle, "edit", body, STUDENT, event_call=answering(False))
+    assert result["youlab"]["results"] == [] and mem.read_field(course, "journey", "status") == "completed"

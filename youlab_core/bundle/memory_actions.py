@@ -128,7 +128,8 @@ async def _undo(bundle: Bundle, user_id: str, course: Course, given: dict[str, A
         if given.get("confirm") is not True:
             raise MemoryActionError('Nothing done: pass "youlab": {"confirm": true, ...} to undo.')
     else:
-        options = ([{"label": f"Undo {undoable.by}'s change: back to \u201c{_cut(undoable.before)}\u201d",
+        agent = undoable.by.removesuffix(" (approved by you)") if undoable else ""
+        options = ([{"label": f"Undo {agent}'s change you approved: back to \u201c{_cut(undoable.before)}\u201d",
                      "value": f"diff:{undoable.diff_id}"}] if undoable else [])
         options += [{"label": f"Restore \u201c{_cut(c.before)}\u201d (the value before {c.by} changed it on "
                               f"{c.at:%b} {c.at.day}, {c.at.year} {c.at:%H:%M})", "value": f"version:{c.version}~"}

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..config import Course
 from ..memory.diffs import PendingDiff
@@ -37,9 +38,25 @@ from ..threads.report import value_text
 from ..threads.writer import report_diff_ids
 
 if TYPE_CHECKING:
-    from .context import Bundle
+    from ..state import StateStore
 
 log = logging.getLogger(__name__)
+
+
+class ViewSources(Protocol):
+    """What the view is read from and written to: a `Bundle`, or `ViewRefresher` for the runner."""
+
+    @property
+    def memory(self) -> Any: ...
+    @property
+    def state(self) -> StateStore | None: ...
+    @property
+    def backend(self) -> Any: ...
+    @property
+    def courses(self) -> Any: ...
+
+
+Bundle = ViewSources
 
 RUNS_SHOWN = 10  # per agent; the rest are in the agent's folder and under Archived Chats
 
@@ -166,4 +183,18 @@ async def refresh_quietly(bundle: Bundle, user_id: str, course_id: str) -> None:
         log.warning("memory view of %s for %s could not be refreshed", course_id, user_id, exc_info=True)
 
 
-__all__ = ["field_label", "gather", "refresh", "refresh_quietly", "who"]
+@dataclass
+class ViewRefresher:
+    """`await refresher(user_id, course_id)`: the runner's thread writer calls it after a run that proposed changes,
+    so the view's waiting changes and runs are current without the student deciding anything first."""
+
+    memory: Any
+    state: Any
+    backend: Any
+    courses: Any
+
+    async def __call__(self, user_id: str, course_id: str) -> None:
+        await refresh_quietly(self, user_id, course_id)
+
+
+__all__ = ["ViewRefresher", "ViewSources", "field_label", "gather", "refresh", "refresh_quietly", "who"]
