@@ -20,7 +20,7 @@ async def test_the_thread_writer_gets_the_agents_pending_diffs_after_the_run(mak
     assert seen == [("succeeded", proposed)]  # read after the run: its own proposals are pending
     memory.student("u1").reject(proposed[0], reviewer="student:u1")
     await by_hand(runner, "grader", ["u1"])
-    # The second run proposes the rejected change again (a new diff) and reuses the two still pending.
+    # The second run holds the rejected change back (the student decided it) and reuses the two still pending.
     status, pending = seen[1]
-    assert status == "succeeded" and pending is not None and len(pending) == 3
+    assert status == "succeeded" and pending is not None and len(pending) == 2
     assert proposed[0] not in pending and set(proposed[1:]) <= set(pending)
