@@ -93,3 +93,24 @@ def test_the_chat_json_holds_plain_words_not_the_technical_error() -> None:
     text = str(thread.to_dict())
     assert "Errno" not in text and "10.0.0.5" not in text and "/srv" not in text and "httpx" not in text
     assert thread.findings[0].error and thread.problems
+
+
+def test_values_held_back_are_listed_after_the_main_text_with_the_earlier_decision() -> None:
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from youlab_core.runner.report import HeldBack
+    from youlab_core.threads.report import render_report
+    from youlab_core.threads.runner_writer import run_report_from_student_report
+
+    held = HeldBack(target="student.schools", value=["Stanford"], reason="you rejected this on 2026-11-24",
+                    diff_id="d1", status="rejected", decided_at=datetime(2026, 11, 24, tzinfo=timezone.utc))
+    query = SimpleNamespace(query=SimpleNamespace(target="student.schools", question="Which schools?"),
+                            question="Which schools?", answer="Stanford", error="", skipped_reason="", change=None)
+    report = SimpleNamespace(queries=[query], error="", run_id="r1", started_at=None, held_back=[held])
+    thread = run_report_from_student_report(SimpleNamespace(id="c"), SimpleNamespace(name="t", title="T"), report)
+    text = render_report(thread)
+    assert thread.held_back == ["`student.schools`: Stanford (you rejected this on 2026-11-24)"]
+    details = text.index("Not proposed again")
+    assert text.index("### Proposed changes") < details  # after the main text
+    assert "Stanford (you rejected this on 2026-11-24)" in text[details:]

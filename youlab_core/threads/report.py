@@ -24,6 +24,7 @@ STATUS_LABELS = {
     "superseded": "↪️ superseded by a newer approved change",
     "stale": "⚠️ stale: the field changed since this was proposed",
     "expired": "⌛ expired",
+    "undone": "↩️ undone: you took this change back",
 }
 
 
@@ -61,6 +62,7 @@ class ThreadReport:
     findings: list[Finding] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # what went wrong without stopping the run
+    held_back: list[str] = field(default_factory=list)  # values not proposed again: the student already decided
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,6 +78,7 @@ class ThreadReport:
             findings=[Finding(**f) for f in data.get("findings", [])],
             changes=[Change(**c) for c in data.get("changes", [])],
             problems=[str(p) for p in data.get("problems", [])],
+            held_back=[str(h) for h in data.get("held_back", [])],
         )
 
     def with_decisions(self, decisions: dict[str, tuple[str, str]]) -> ThreadReport:
@@ -226,6 +229,8 @@ def render_report(report: ThreadReport) -> str:
         )
     elif report.changes:
         out.append("_Every change in this report has been decided._")
+    if report.held_back:  # details, after the main text: what the agent did not ask the student again
+        out += ["", "_Not proposed again, because you already decided:_"] + [f"- _{line}_" for line in report.held_back]
     out.append("")
     # Open WebUI's Markdown shows raw HTML as text, so the footer is plain Markdown.
     out.append(f"*Run `{report.run_id}` · course `{report.course}` · agent `{report.task}`*")

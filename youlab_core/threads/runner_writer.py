@@ -7,6 +7,7 @@ the runner and the runner does not import Open WebUI.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -57,11 +58,12 @@ def run_report_from_student_report(course: Any, task: Any, report: Any) -> Threa
             ))
     if getattr(report, "error", ""):
         problems.append(plain_problem(str(report.error)))
+    held_back = [f"`{h.target}`: {_text(h.value)} ({h.reason})" for h in (getattr(report, "held_back", None) or [])]
     started = getattr(report, "started_at", None) or datetime.now(timezone.utc)
     return ThreadReport(
         task=task.name, agent=task.title, course=course.id, run_id=str(getattr(report, "run_id", "")),
         created_at=started.isoformat() if isinstance(started, datetime) else str(started),
-        findings=findings, changes=changes, problems=problems,
+        findings=findings, changes=changes, problems=problems, held_back=held_back,
     )
 
 
@@ -82,15 +84,17 @@ class RunnerThreadWriter:
     `pending_diffs` (the agent's pending diffs, read after the run) and its status decide what the writer carries
     over and archives (youlab_core.threads.writer)."""
 
-    def __init__(self, writer: ThreadWriter):
+    def __init__(self, writer: ThreadWriter, after_write: Callable[[str, str], Awaitable[None]] | None = None):
         self.writer = writer
+        self.after_write = after_write  # (user_id, course_id): refreshes the student's memory view
         self.last: ThreadRef | None = None
 
     async def write(self, user_id: str, course: Any, task: Any, report: Any) -> str | None:
-        ref = await self.writer.write_run(
-            user_id, run_report_from_student_report(course, task, report),
-            pending=pending_changes(getattr(report, "pending_diffs", None)),
-            failed=getattr(report, "status", "") == "failed",
-        )
+        thread = run_report_from_student_report(course, task, report)
+        pending = pending_changes(getattr(report, "pending_diffs", None))
+        ref = await self.writer.write_run(user_id, thread, pending=pending,
+                                          failed=getattr(report, "status", "") == "failed")
         self.last = ref
+        if self.after_write is not None and (thread.changes or pending):
+            await self.after_write(user_id, course.id)
         return ref.chat_id
