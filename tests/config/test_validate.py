@@ -156,3 +156,45 @@ def test_issue_renders_file_key_and_reason(minimal):
     with pytest.raises(ConfigError) as caught:
         parse_course(minimal.replace("after", "after").replace('name = "t1"', 'name = "T 1"'), FILE)
     assert str(caught.value).startswith(f"{FILE}: task[0].name: ")
+
+
+# --- [agent].teachers and teachers_read_memory (issue 13) ---
+
+
+def test_teachers_default_to_none_and_privacy_off(minimal):
+    course = parse_course(minimal, FILE)
+    assert course.agent.teachers == []
+    assert course.agent.teachers_read_memory is False
+
+
+def test_teachers_are_group_names(minimal):
+    text = minimal.replace('models = ["demo-tutor"]', 'models = ["demo-tutor"]\nteachers = ["Essay teachers", "Heads"]\n'
+                           'teachers_read_memory = true')
+    course = parse_course(text, FILE)
+    assert course.agent.teachers == ["Essay teachers", "Heads"]
+    assert course.agent.teachers_read_memory is True
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [('[""]', "cannot be empty"), ('["group:Essay"]', "without 'group:'"), ('["A", "A"]', "more than once"),
+     ('"Essay teachers"', "valid list")],
+)
+def test_bad_teachers_name_the_key(minimal, value, reason):
+    keys = keys_of(minimal.replace('models = ["demo-tutor"]', f'models = ["demo-tutor"]\nteachers = {value}'))
+    assert reason in keys["agent.teachers"]
+
+
+def test_privacy_setting_must_be_bool(minimal):
+    keys = keys_of(minimal.replace('models = ["demo-tutor"]', 'models = ["demo-tutor"]\nteachers_read_memory = "yes"'))
+    assert "agent.teachers_read_memory" in keys
+
+
+def test_reading_memory_without_teachers_is_refused(minimal):
+    keys = keys_of(minimal.replace('models = ["demo-tutor"]', 'models = ["demo-tutor"]\nteachers_read_memory = true'))
+    assert "names no teacher group" in keys["agent.teachers_read_memory"]
+
+
+def test_misspelt_teachers_key_is_unknown(minimal):
+    keys = keys_of(minimal.replace('models = ["demo-tutor"]', 'models = ["demo-tutor"]\nteacher = ["Essay teachers"]'))
+    assert "unknown key" in keys["agent.teacher"]

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 IDENT = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
@@ -241,6 +241,23 @@ class AgentSpec(Strict):
     models: list[str] = Field(min_length=1, description="Open WebUI model ids of the course's tutor")
     base_model: str = Field(default="", description="model the tutor wraps; empty: the installer's default")
     system: str = Field(default="", description="the tutor's system prompt")
+    teachers: list[str] = Field(default_factory=list, description="Open WebUI group names of the course's teachers")
+    # Off by default: a teacher sees counts and statuses of a student's memory, not its contents. Strict: a
+    # privacy switch must be written true or false, not "yes".
+    teachers_read_memory: StrictBool = False
+
+    @field_validator("teachers")
+    @classmethod
+    def _teacher_groups(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not name.strip():
+                raise ValueError("a teacher group name cannot be empty (use the Open WebUI group's name)")
+            if name.startswith("group:"):
+                raise ValueError(f"{name!r}: give the Open WebUI group's name itself, without 'group:'")
+        duplicates = sorted({n for n in value if value.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"teacher group {duplicates[0]!r} is listed more than once")
+        return value
 
 
 class Course(Strict):

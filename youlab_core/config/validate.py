@@ -69,6 +69,10 @@ def _array(value: Any) -> list[Any]:
 def _reference_issues(raw: dict[str, Any], file: str) -> list[ConfigIssue]:
     """Checks across parts of the file, done on the raw document so they run even when other parts are broken."""
     issues: list[ConfigIssue] = []
+    agent = _table(raw.get("agent"))
+    if agent.get("teachers_read_memory") is True and not _array(agent.get("teachers")):
+        issues.append(ConfigIssue(file, "agent.teachers_read_memory",
+                                  "lets teachers read students' memory, but `agent.teachers` names no teacher group"))
     blocks = _table(raw.get("block"))
     tasks = _array(raw.get("task"))
     seen: dict[str, int] = {}
