@@ -32,6 +32,7 @@ from ..state import StateStore, open_store
 from ..threads import ThreadWriter
 from ..threads.runner_writer import RunnerThreadWriter
 from .activity import ActivityWorker
+from .memory_view import ViewRefresher
 
 if TYPE_CHECKING:
     from ..triggers import GroupResolver
@@ -121,7 +122,8 @@ def _runner(settings: Settings, courses: CourseRegistry, memory: MemoryStore, st
     if llm is not None:
         llm.check()
     dialectic = make_dialectic(settings, llm=llm, source=InProcessMessageSource(), is_agent_thread=state.is_agent_thread)
-    return Runner(settings, courses, memory, state, dialectic, llm, report_writer=RunnerThreadWriter(writer))
+    views = ViewRefresher(memory, state, writer.backend, courses)  # the memory view follows each proposing run
+    return Runner(settings, courses, memory, state, dialectic, llm, report_writer=RunnerThreadWriter(writer, views))
 
 
 class AdminLLM(LLM):

@@ -4,6 +4,7 @@ do not count), which is how a run recognises a value the student already decided
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import datetime, timezone
 from typing import Any
@@ -114,3 +115,16 @@ def equivalent(a: Any, b: Any) -> bool:
     """Whether two field values are the same to a student (see `decision_key`): a rejected "Stanford" is not
     proposed again as "stanford ", nor ["a", "b"] as ["b", "a"]."""
     return bool(decision_key(a) == decision_key(b))
+
+
+def value_text(value: Any) -> str:
+    """A field value as a student reads it (a list one item a line, a time in ISO 8601, other values as JSON)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "\n".join(str(v) for v in value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return json.dumps(value, ensure_ascii=False, default=str)

@@ -9,12 +9,12 @@ details, with the earlier decision's date.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 from ..config import QuerySpec
 from ..memory.decisions import FieldDecisions
+from ..memory.values import value_text
 from ..prompts import PastDecision
 from .report import HeldBack
 
@@ -25,7 +25,7 @@ def past_decisions(decisions: FieldDecisions | None) -> list[PastDecision]:
     """The decisions on a field as the dialectic's context, newest first."""
     if decisions is None:
         return []
-    return [PastDecision(status=d.status.value, value=_text(d.proposed_value), on=_day(d.decided_at),
+    return [PastDecision(status=d.status.value, value=value_text(d.proposed_value), on=_day(d.decided_at),
                          note=d.decision_note)
             for d in decisions.diffs[:MAX_DECISIONS_IN_PROMPT]]
 
@@ -61,14 +61,3 @@ def _day(when: datetime | None) -> str:
     return f"{when:%Y-%m-%d}" if when is not None else "an earlier day"
 
 
-def _text(value: Any) -> str:
-    """A value as the student saw it in the report (a list one item a line)."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return "\n".join(str(v) for v in value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return json.dumps(value, ensure_ascii=False, default=str)

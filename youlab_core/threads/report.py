@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from ..memory.values import value_text
+
 STATUS_LABELS = {
     "pending": "⏳ pending your review",
     "approved": "✅ approved",
@@ -121,19 +123,6 @@ def _shown_problem(problem: str) -> str:
     # "`block.field`: why no change" lines are written for the student (a skipped question); anything else is a
     # run's error, which may be technical.
     return problem if problem.startswith("`") else plain_problem(problem)
-
-
-def value_text(value: Any) -> str:
-    """A field value as the report shows it (a list one item a line, other non-text values as JSON)."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return "\n".join(str(v) for v in value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _learned(reasoning: str) -> str:

@@ -6,26 +6,14 @@ the runner and the runner does not import Open WebUI.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Any
 
 from .model import ThreadRef
+from ..memory.values import value_text
 from .report import Change, Finding, ThreadReport, plain_problem
 from .writer import ThreadWriter
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return "\n".join(str(v) for v in value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _value(obj: Any) -> str:
@@ -44,7 +32,7 @@ def run_report_from_student_report(course: Any, task: Any, report: Any) -> Threa
         error = plain_problem(getattr(q, "error", "") or "") if getattr(q, "error", "") else ""
         findings.append(Finding(
             question=getattr(q, "question", "") or getattr(query, "question", ""), target=target,
-            answer=_text(getattr(q, "answer", "")), error=error,
+            answer=value_text(getattr(q, "answer", "")), error=error,
         ))
         skipped = getattr(q, "skipped_reason", "") or ""
         if skipped:
@@ -53,12 +41,12 @@ def run_report_from_student_report(course: Any, task: Any, report: Any) -> Threa
         if change is not None and getattr(change, "diff_id", None):
             changes.append(Change(
                 diff_id=str(change.diff_id), target=getattr(change, "target", target),
-                before=_text(getattr(change, "current_value", "")), after=_text(getattr(change, "proposed_value", "")),
-                status="pending", reason=_text(getattr(change, "reasoning", "")), merge=_value(getattr(change, "operation", "")),
+                before=value_text(getattr(change, "current_value", "")), after=value_text(getattr(change, "proposed_value", "")),
+                status="pending", reason=value_text(getattr(change, "reasoning", "")), merge=_value(getattr(change, "operation", "")),
             ))
     if getattr(report, "error", ""):
         problems.append(plain_problem(str(report.error)))
-    held_back = [f"`{h.target}`: {_text(h.value)} ({h.reason})" for h in (getattr(report, "held_back", None) or [])]
+    held_back = [f"`{h.target}`: {value_text(h.value)} ({h.reason})" for h in (getattr(report, "held_back", None) or [])]
     started = getattr(report, "started_at", None) or datetime.now(timezone.utc)
     return ThreadReport(
         task=task.name, agent=task.title, course=course.id, run_id=str(getattr(report, "run_id", "")),
@@ -72,8 +60,8 @@ def pending_changes(diffs: Any) -> list[Change] | None:
     if diffs is None:
         return None
     return [
-        Change(diff_id=str(d.id), target=str(getattr(d, "target", "")), before=_text(getattr(d, "current_value", "")),
-               after=_text(getattr(d, "proposed_value", "")), status="pending", reason=_text(getattr(d, "reasoning", "")),
+        Change(diff_id=str(d.id), target=str(getattr(d, "target", "")), before=value_text(getattr(d, "current_value", "")),
+               after=value_text(getattr(d, "proposed_value", "")), status="pending", reason=value_text(getattr(d, "reasoning", "")),
                merge=_value(getattr(d, "operation", "")))
         for d in diffs
     ]
