@@ -25,8 +25,8 @@ def test_upgrade_from_version_1_keeps_the_data(store_url: str) -> None:
     store = open_store(url=store_url)  # upgrades to the latest version
     try:
         with store.engines.read.connect() as conn:
-            assert current_version(conn) == SCHEMA_VERSION == 4
-            assert conn.execute(select(tables.schema_version.c.version).order_by("version")).scalars().all() == [1, 2, 3, 4]
+            assert current_version(conn) == SCHEMA_VERSION == 5
+            assert conn.execute(select(tables.schema_version.c.version).order_by("version")).scalars().all() == [1, 2, 3, 4, 5]
         act = store.activity("u1", "c")
         assert act is not None and act.message_count == 7
         state = store.trigger_state("t", "u1")
@@ -76,10 +76,10 @@ def test_upgrade_from_version_3_adds_the_agent_folders(store_url: str) -> None:
                                                    created_at=1.0))
     engines.dispose()
 
-    store = open_store(url=store_url)  # upgrades to version 4
+    store = open_store(url=store_url)  # upgrades to version 4 and on
     try:
         with store.engines.read.connect() as conn:
-            assert current_version(conn) == 4
+            assert current_version(conn) == SCHEMA_VERSION
         indexes = {i["name"] for i in inspect(store.engines.read).get_indexes("youlab_agent_folders")}
         assert "ix_youlab_agent_folders_user_task" in indexes
         thread = store.thread("chat")
@@ -88,6 +88,29 @@ def test_upgrade_from_version_3_adds_the_agent_folders(store_url: str) -> None:
         store.record_folder("f1", "u1", "t", "c", created_at=T0)
         [folder] = store.agent_folders("u1", "t")
         assert (folder.folder_id, folder.course_id, folder.created_at) == ("f1", "c", T0)
+    finally:
+        store.close()
+
+
+def test_upgrade_from_version_4_adds_task_pauses(store_url: str) -> None:
+    engines = make_engines(store_url)
+    assert migrate(engines, target=4) == 4
+    assert "youlab_task_pauses" not in inspect(engines.read).get_table_names()
+    with engines.write.begin() as conn:
+        conn.execute(insert(tables.runs).values(id="r1", task="t", course_id="c", user_id="u1", trigger="manual",
+                                                claimed_at=1.0, status="failed", attempts=3, error="boom"))
+    engines.dispose()
+
+    store = open_store(url=store_url)  # upgrades to version 5
+    try:
+        with store.engines.read.connect() as conn:
+            assert current_version(conn) == 5
+        assert "ix_youlab_task_actions_task" in {i["name"] for i in inspect(store.engines.read).get_indexes("youlab_task_actions")}
+        [run] = store.list_runs()
+        assert (run.id, run.error) == ("r1", "boom")  # version 4's rows are kept
+        assert store.paused_tasks() == {}  # nothing was paused before version 5
+        assert store.pause_task("t", "c", "admin@example.org")
+        assert store.is_paused("t")
     finally:
         store.close()
 

@@ -1,10 +1,10 @@
 """The durable state store: activity, trigger state, claims, run records, thread registry, outbox queues.
 
 Consumers depend on the role they use (`ActivityStore`, `ClaimStore`, `RunRecordStore`, `ThreadRegistry`,
-`Outbox`); `StateStore` is all of them, as `open_store` returns it.
+`Outbox`, `TaskControlStore`); `StateStore` is all of them, as `open_store` returns it.
 """
 
-from .base import ActivityStore, ClaimStore, Outbox, RunRecordStore, StateStore, ThreadRegistry
+from .base import ActivityStore, ClaimStore, Outbox, RunRecordStore, StateStore, TaskControlStore, ThreadRegistry
 from .engine import Engines, make_engines
 from .migrations import LATEST as SCHEMA_VERSION
 from .migrations import migrate
@@ -18,7 +18,9 @@ from .records import (
     RunRecord,
     RunStatus,
     Settlement,
+    TaskAction,
     TaskCursor,
+    TaskPause,
     ThreadRecord,
     TriggerState,
     from_epoch,
@@ -44,7 +46,10 @@ __all__ = [
     "Settlement",
     "SqlStateStore",
     "StateStore",
+    "TaskAction",
+    "TaskControlStore",
     "TaskCursor",
+    "TaskPause",
     "ThreadRecord",
     "ThreadRegistry",
     "TriggerState",

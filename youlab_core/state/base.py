@@ -4,7 +4,7 @@ Each consumer depends on the role it uses, not on the whole store (as APSchedule
 broker interfaces small): the chat path records activity (`ActivityStore`); the scheduler offers, claims and
 settles work (`ClaimStore`) and keeps run records (`RunRecordStore`); the thread writer and the read-only guard use
 the agent-thread registry with the agent folders the bundle made (`ThreadRegistry`); the Honcho mirror and the Letta sync use the durable queues
-(`Outbox`). `SqlStateStore` (SQLite or PostgreSQL) implements every role; a backend for one role could stand
+(`Outbox`); operators pause and resume tasks (`TaskControlStore`). `SqlStateStore` (SQLite or PostgreSQL) implements every role; a backend for one role could stand
 beside it. The agent folders themselves live in Open WebUI (youlab_core.threads.backend); the registry records
 which of them the bundle made.
 """
@@ -25,7 +25,9 @@ from .records import (
     Retry,
     RunRecord,
     Settlement,
+    TaskAction,
     TaskCursor,
+    TaskPause,
     ThreadRecord,
     TriggerState,
 )
@@ -255,10 +257,35 @@ class Outbox(ABC):
     def outbox_stats(self, *, queue: str = "honcho") -> OutboxStats: ...
 
 
-ROLES: tuple[type[ABC], ...] = (ActivityStore, ClaimStore, RunRecordStore, ThreadRegistry, Outbox)
+class TaskControlStore(ABC):
+    """Paused tasks: a paused task's triggers keep counting (its students still become due) but no scheduler
+    claims its work until it is resumed. Each pause and resume is recorded with who did it."""
+
+    @abstractmethod
+    def pause_task(self, task: str, course_id: str, actor: str, note: str = "") -> bool:
+        """Pause a task; False when it was paused already (then nothing is recorded)."""
+
+    @abstractmethod
+    def resume_task(self, task: str, course_id: str, actor: str, note: str = "") -> bool:
+        """Resume a paused task; False when it was not paused (then nothing is recorded)."""
+
+    @abstractmethod
+    def paused_tasks(self) -> dict[str, TaskPause]:
+        """Every paused task by name (one small read: schedulers call it every tick)."""
+
+    @abstractmethod
+    def is_paused(self, task: str) -> bool:
+        """Whether this task is paused now (one primary-key read)."""
+
+    @abstractmethod
+    def task_actions(self, task: str | None = None, limit: int = 50) -> list[TaskAction]:
+        """Pauses and resumes, newest first, optionally of one task."""
 
 
-class StateStore(ActivityStore, ClaimStore, RunRecordStore, ThreadRegistry, Outbox):
+ROLES: tuple[type[ABC], ...] = (ActivityStore, ClaimStore, RunRecordStore, ThreadRegistry, Outbox, TaskControlStore)
+
+
+class StateStore(ActivityStore, ClaimStore, RunRecordStore, ThreadRegistry, Outbox, TaskControlStore):
     """Every role in one store, as `open_store` returns it (a process opens one database for all of them)."""
 
     @abstractmethod

@@ -62,7 +62,13 @@ def _v4(conn: Connection) -> None:
     tables.agent_folders.create(conn, checkfirst=True)
 
 
-MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1), (2, _v2), (3, _v3), (4, _v4)]
+def _v5(conn: Connection) -> None:
+    # Paused tasks and the record of who paused and resumed them (`youlab pause`, `youlab resume`).
+    for table in (tables.task_pauses, tables.task_actions):
+        table.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1), (2, _v2), (3, _v3), (4, _v4), (5, _v5)]
 LATEST = MIGRATIONS[-1][0]
 
 

@@ -164,3 +164,26 @@ class Retry:
     user_id: str
     token: str
     retry_at: datetime
+
+
+@dataclass(frozen=True)
+class TaskPause:
+    """A paused task: who paused it, when, and why (their note)."""
+
+    task: str
+    course_id: str
+    paused_at: datetime
+    paused_by: str
+    note: str
+
+
+@dataclass(frozen=True)
+class TaskAction:
+    """One pause or resume of a task, with who did it."""
+
+    task: str
+    course_id: str
+    action: str  # "pause" | "resume"
+    actor: str
+    at: datetime
+    note: str

@@ -149,4 +149,32 @@ agent_folders = Table(
     Index("ix_youlab_agent_folders_user_task", "user_id", "task", "created_at"),
 )
 
+# --- added in schema version 5 ---
+
+# Tasks an operator paused: their triggers keep counting (rows still become due) but nothing claims them.
+# A row exists only while the task is paused.
+task_pauses = Table(
+    "youlab_task_pauses",
+    metadata,
+    Column("task", String(64), primary_key=True),
+    Column("course_id", String(64), nullable=False),
+    Column("paused_at", Float, nullable=False),
+    Column("paused_by", String(255), nullable=False),
+    Column("note", Text),
+)
+
+# Every pause and resume, with who did it: the record outlives the pause itself.
+task_actions = Table(
+    "youlab_task_actions",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("task", String(64), nullable=False),
+    Column("course_id", String(64), nullable=False),
+    Column("action", String(16), nullable=False),  # pause | resume
+    Column("actor", String(255), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("note", Text),
+    Index("ix_youlab_task_actions_task", "task", "at"),
+)
+
 V1_TABLES = [activity, trigger_state, task_cursor, runs]
