@@ -309,6 +309,8 @@ class Scheduler:
                 continue  # running now; its completion re-checks the count
             if state and state.attempts > 0 and state.next_due_at and state.next_due_at > now:
                 continue  # waits for its retry (the store refuses it too; this saves the write)
+            if self.store.is_paused(task.name):
+                continue  # paused: the count keeps growing; the next message after the resume claims it
             row = self.store.claim_user(
                 task.name, course_id, user_id, TriggerKind.after_messages.value, self.owner, now,
                 self.settings.claim_lease_seconds, messages=act.message_count, chat_id=chat_id,

@@ -110,12 +110,16 @@ class Planner:
 
     # --- claiming ---
     def claim(self, now: datetime, capacity_batches: int) -> list[DueWork]:
-        """Claim due rows of every task, at most `capacity_batches` batches in all."""
+        """Claim due rows of every task, at most `capacity_batches` batches in all. A paused task is skipped: its
+        rows stay due (plan() keeps making them due) and are claimed once it is resumed."""
         works: list[DueWork] = []
+        paused = self.store.paused_tasks()  # one small read per tick; every process sees a pause at its next tick
         for course, task in self.registry.tasks():
             room = capacity_batches - len(works)
             if room <= 0:
                 break
+            if task.name in paused:
+                continue
             if not self.store.has_due(task.name, now):
                 continue  # the common case: no write transaction at all
             limit = min(self.settings.scheduler_claim_limit, room * task.batch_size)
