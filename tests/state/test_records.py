@@ -148,3 +148,12 @@ def test_outbox_queue_names_are_checked(store: SqlStateStore) -> None:
     for bad in ("", "Letta", "a b", "x" * 33):
         with pytest.raises(ValueError, match="outbox queue name"):
             store.outbox_enqueue({"n": 1}, queue=bad)
+
+
+def test_run_counts_per_student_of_a_course(store: SqlStateStore) -> None:
+    rows = [("r1", "c", "u1", "succeeded"), ("r2", "c", "u1", "failed"), ("r3", "c", "u2", "retrying"),
+            ("r4", "other", "u1", "failed")]
+    store.create_runs([{"id": i, "task": "t", "course_id": c, "user_id": u, "trigger": "manual", "claimed_at": 1.0,
+                        "status": s, "attempts": 1} for i, c, u, s in rows])
+    assert store.run_counts("c") == {"u1": (2, 1), "u2": (1, 0)}
+    assert store.run_counts("nowhere") == {}

@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "run_cmd",
     "scheduler_cmd",
     "runs_cmd",
+    "status_cmd",
     "maintenance_cmd",
 ]
 

@@ -192,6 +192,10 @@ class RunRecordStore(ABC):
     ) -> list[RunRecord]:
         """Newest first, optionally only those with this status, task or student."""
 
+    @abstractmethod
+    def run_counts(self, course_id: str) -> dict[str, tuple[int, int]]:
+        """Per student of the course: (runs, of them failed for good), over every run record (one grouped read)."""
+
 
 class ThreadRegistry(ABC):
     """Which Open WebUI chats are agent run threads (one source of the read-only guard), and which folders the

@@ -112,6 +112,12 @@ class RecordStoreMixin(SqlBase):
         with self.engines.read.connect() as conn:
             return [_run(r) for r in conn.execute(query)]
 
+    def run_counts(self, course_id: str) -> dict[str, tuple[int, int]]:
+        failed = func.sum(case((runs.c.status == "failed", 1), else_=0))
+        query = select(runs.c.user_id, func.count(), failed).where(runs.c.course_id == course_id).group_by(runs.c.user_id)
+        with self.engines.read.connect() as conn:
+            return {r[0]: (int(r[1]), int(r[2] or 0)) for r in conn.execute(query)}
+
     # --- thread registry ---
     def register_thread(
         self, chat_id: str, user_id: str, task: str, course_id: str, run_id: str | None, created_at: datetime | None = None

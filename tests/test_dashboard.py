@@ -1,0 +1,140 @@
+"""`youlab_core.dashboard`: the figures of a course (problems, tasks with their latest runs, students' progress,
+outbox backlogs) computed from a real state store, course files and students' repositories."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from youlab_core.config import CourseRegistry
+from youlab_core.dashboard import course_status
+from youlab_core.memory import MemoryStore
+from youlab_core.state import Retry, SqlStateStore, open_store
+from youlab_core.triggers import FakeClock
+from tests.dialectic.fakes import COURSE_TOML, T0, course
+from tests.support.courses import course_toml, task, write_course
+
+ESSAY = COURSE_TOML.replace('models = ["essay-tutor"]', 'models = ["essay-tutor"]\nteachers = ["Essay teachers"]')
+USAGE = json.dumps({"prompt_tokens": 100, "completion_tokens": 20})
+
+
+@dataclass
+class World:
+    root: Path  # storage root: state.db and users/
+    config_dir: Path
+    store: SqlStateStore
+    registry: CourseRegistry
+    clock: FakeClock
+
+    @property
+    def url(self) -> str:
+        return f"sqlite:///{self.root / 'state.db'}"
+
+
+def run_row(run_id: str, user: str, status: str, minutes: int, **extra: object) -> dict[str, object]:
+    at = (T0 + timedelta(minutes=minutes)).timestamp()
+    return {"id": run_id, "task": "grader", "course_id": "essay", "user_id": user, "trigger": "schedule",
+            "claimed_at": at, "started_at": at + 1, "status": status, "attempts": 1, **extra}
+
+
+def make_world(tmp_path: Path) -> World:
+    """Course essay (teachers "Essay teachers") plus a broken second course file; students u1, u2 with activity,
+    runs (u2's latest waits for its retry) and decisions in their repositories; no-manual paused."""
+    root, config_dir = tmp_path / "root", tmp_path / "config"
+    write_course(config_dir, ESSAY, folder="essay")
+    write_course(config_dir, course_toml("broken", tasks=[task("b1")]).replace('name = "b1"', 'name = "b1"\nschedul = "x"'),
+                 folder="broken")
+    registry = CourseRegistry(config_dir)
+    registry.reload()
+    clock = FakeClock(T0 + timedelta(hours=1))
+    root.mkdir()
+    store = open_store(url=f"sqlite:///{root / 'state.db'}", clock=clock)
+    store.record_message("u1", "essay", T0)
+    store.record_message("u1", "essay", T0 + timedelta(minutes=3))
+    store.record_message("u2", "essay", T0 + timedelta(minutes=1))
+    store.create_runs([
+        run_row("r1", "u1", "succeeded", 0, finished_at=(T0 + timedelta(seconds=61)).timestamp(), token_usage=USAGE,
+                diffs_proposed=2),
+        run_row("r2", "u2", "failed", 10, attempts=3, error="LLMError: upstream 503"),
+        run_row("r3", "u2", "retrying", 20, error="LLMError: timeout"),
+    ])
+    claim = store.claim_user("grader", "essay", "u2", "schedule", "w", T0, 300, messages=1)
+    assert claim is not None
+    store.settle_claims("grader", [], [Retry("u2", claim.token, T0 + timedelta(hours=3))])  # r3 waits for its retry
+    store.pause_task("no-manual", "essay", "admin@example.org", note="provider outage")
+    memory = MemoryStore(root / "users")
+    targets = [("journey", "notes"), ("student", "insights"), ("student", "profile")]
+    for user, values in (("u1", ["a", "b", "c"]), ("u2", ["d"])):
+        student = memory.student(user)
+        diffs = [student.propose(course(), agent="grader", run_id="r", block=block, field=name,
+                                 operation="replace", proposed_value=v, reasoning="", confidence="medium",
+                                 source_query="Q?") for (block, name), v in zip(targets, values, strict=False)]
+        if user == "u1":
+            student.approve(diffs[0].id, reviewer="student:u1", course=course())
+            student.reject(diffs[1].id, reviewer="student:u1")
+    return World(root, config_dir, store, registry, clock)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    w = make_world(tmp_path)
+    yield w
+    w.store.close()
+
+
+def test_tasks_runs_and_the_failing_mark(world: World) -> None:
+    status = course_status(world.store, world.registry, world.clock.now(), users_root=world.root / "users")
+    [essay] = status.courses
+    assert (essay.course_id, essay.teachers, essay.teachers_read_memory) == ("essay", ["Essay teachers"], False)
+    grader, no_manual = essay.tasks
+    assert grader.failing and not no_manual.failing
+    assert [line.run.id for line in grader.runs] == ["r3", "r2", "r1"]
+    retrying, failed, ok = grader.runs
+    assert retrying.next_retry == T0 + timedelta(hours=3) and failed.next_retry is None
+    row = ok.as_json()
+    assert (row["duration_seconds"], row["tokens"], row["trigger"]) == (60.0, 120, "schedule")
+    assert failed.as_json()["error"] == "LLMError: upstream 503"
+    assert grader.paused is None and no_manual.paused is not None
+    assert no_manual.as_json()["paused"]["by"] == "admin@example.org"
+    assert no_manual.triggers == ["on_idle"] and grader.triggers == ["manual"]
+
+
+def test_a_success_after_failures_clears_the_mark(world: World) -> None:
+    world.store.create_runs([run_row("r4", "u2", "succeeded", 30)])
+    [essay] = course_status(world.store, world.registry, world.clock.now(), students=False).courses
+    assert not essay.tasks[0].failing and essay.students is None
+
+
+def test_students_progress_counts_not_values(world: World) -> None:
+    [essay] = course_status(world.store, world.registry, world.clock.now(), users_root=world.root / "users").courses
+    u1, u2 = essay.students or []
+    assert (u1.user_id, u1.messages, u1.last_activity, u1.runs, u1.failed_runs) == ("u1", 2, T0 + timedelta(minutes=3), 1, 0)
+    assert (u1.proposed, u1.approved, u1.rejected, u1.waiting) == (3, 1, 1, 1)
+    assert (u2.runs, u2.failed_runs, u2.proposed, u2.waiting, u2.approved) == (2, 1, 1, 1, 0)
+    text = json.dumps(course_status(world.store, world.registry, world.clock.now(),
+                                    users_root=world.root / "users").as_json())
+    assert '"a"' not in text and '"d"' not in text  # no proposed value appears anywhere
+
+
+def test_problems_outbox_and_course_filter(world: World) -> None:
+    world.store.outbox_enqueue({"m": 1}, queue="letta")
+    status = course_status(world.store, world.registry, world.clock.now())
+    [problem] = status.unloaded
+    assert (problem.file, problem.key) == ("courses/broken/course.toml", "task[0].schedul")
+    assert "unknown key" in problem.reason
+    assert (status.outbox["letta"].queued, status.outbox["honcho"].queued) == (1, 0)
+    assert course_status(world.store, world.registry, world.clock.now(), course="nowhere").courses == []
+
+
+def test_a_broken_loaded_course_lists_its_problems(world: World) -> None:
+    path = world.config_dir / "courses" / "essay" / "course.toml"
+    path.write_text(path.read_text().replace('teachers = ["Essay teachers"]', 'teachers = [""]'))
+    world.registry.reload()
+    [essay] = course_status(world.store, world.registry, world.clock.now(), course="essay").courses
+    [problem] = essay.problems  # the last good version keeps running, so the course is still listed
+    assert (problem.file, problem.key) == ("courses/essay/course.toml", "agent.teachers")
