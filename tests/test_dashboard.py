@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from youlab_core.config import CourseRegistry
-from youlab_core.dashboard import course_status
+from youlab_core.config import CourseRegistry, parse_course
+from youlab_core.dashboard import access, course_status
 from youlab_core.memory import MemoryStore
 from youlab_core.state import Retry, SqlStateStore, open_store
 from youlab_core.triggers import FakeClock
@@ -138,3 +138,21 @@ def test_a_broken_loaded_course_lists_its_problems(world: World) -> None:
     [essay] = course_status(world.store, world.registry, world.clock.now(), course="essay").courses
     [problem] = essay.problems  # the last good version keeps running, so the course is still listed
     assert (problem.file, problem.key) == ("courses/essay/course.toml", "agent.teachers")
+
+
+def test_access_admin_teacher_of_the_course_and_everyone_else(world: World) -> None:
+    essay = world.registry.course("essay")
+    admin = access(essay, role="admin", groups=set(), admin_chat_access=True)
+    assert (admin.allowed, admin.role, admin.reads_values) == (True, "admin", True)
+    assert not access(essay, role="admin", groups=set(), admin_chat_access=False).reads_values
+    teacher = access(essay, role="user", groups={"Essay teachers", "Other"}, admin_chat_access=True)
+    assert (teacher.allowed, teacher.role, teacher.reads_values) == (True, "teacher", False)  # privacy default: off
+    other_teacher = access(essay, role="user", groups={"Math teachers"}, admin_chat_access=True)
+    student = access(essay, role="user", groups=set(), admin_chat_access=True)
+    assert not other_teacher.allowed and not student.allowed and not student.reads_values
+
+
+def test_access_when_the_course_lets_teachers_read_values() -> None:
+    text = ESSAY.replace('teachers = ["Essay teachers"]', 'teachers = ["Essay teachers"]\nteachers_read_memory = true')
+    essay = parse_course(text, "essay.toml")
+    assert access(essay, role="user", groups={"Essay teachers"}, admin_chat_access=False).reads_values

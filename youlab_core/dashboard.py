@@ -170,6 +170,27 @@ class Status:
                            for q, s in self.outbox.items()}}
 
 
+@dataclass(frozen=True)
+class Access:
+    """What one Open WebUI user may see of a course's figures. `reads_values`: whether they may also read
+    students' memory values (admins: Open WebUI's own admin chat access setting; teachers: the course's
+    `teachers_read_memory`). Every later surface asks this first and refuses when `allowed` is false."""
+
+    allowed: bool
+    role: str  # "admin" | "teacher" | "" (refused)
+    reads_values: bool
+
+
+def access(course: Course, *, role: str, groups: set[str], admin_chat_access: bool) -> Access:
+    """The one rule for who sees a course's figures: an Open WebUI admin, or a member of one of the course's
+    teacher groups (`[agent].teachers`, by group name). Students and everyone else are refused."""
+    if role == "admin":
+        return Access(True, "admin", admin_chat_access)
+    if set(course.agent.teachers) & groups:
+        return Access(True, "teacher", course.agent.teachers_read_memory)
+    return Access(False, "", False)
+
+
 def _problems(registry: CourseRegistry) -> tuple[dict[str, list[Problem]], list[Problem]]:
     """Problems per loaded course (its last good version runs), and those of files that load no course."""
     per_course: dict[str, list[Problem]] = {}
