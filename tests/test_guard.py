@@ -119,3 +119,32 @@ async def test_unsaved_chats_are_not_threads(state):
     guard = AgentThreadGuard(MemoryChats(), state)
     for chat_id in (None, "", "local:abc"):
         assert await guard.is_agent_thread(chat_id) is None
+
+
+async def test_an_ordinary_verdict_is_reused_briefly_and_a_failed_read_is_never_reused(state, setup, monkeypatch):
+    import youlab_core.guard as guard_module
+
+    chats, ref, plain = setup
+    guard = AgentThreadGuard(chats, state)
+    reads: list[str] = []
+    real_get = chats.get_chat
+
+    async def counting_get(chat_id):
+        reads.append(chat_id)
+        return await real_get(chat_id)
+
+    monkeypatch.setattr(chats, "get_chat", counting_get)
+    assert await guard.is_agent_thread(plain.id) is None
+    assert await guard.is_agent_thread(plain.id) is None  # the write guard, then the filter: one read
+    assert reads == [plain.id]
+    monkeypatch.setattr(guard_module, "ORDINARY_VERDICT_SECONDS", 0.0)
+    assert await guard.is_agent_thread(plain.id) is None
+    assert reads == [plain.id, plain.id]  # past the window it reads again
+    chats.fail = False
+    moved = await AgentThreadGuard(chats, None).is_agent_thread(ref.chat_id)
+    assert moved is not None  # a thread is never remembered as ordinary
+    broken = AgentThreadGuard(chats, BrokenRegistry())
+    chats.fail = True
+    assert await broken.is_agent_thread(plain.id) is not None  # nothing readable: fails closed
+    chats.fail = False
+    assert plain.id not in broken._ordinary  # that verdict was not remembered

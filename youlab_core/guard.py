@@ -22,6 +22,7 @@ Failure rules (docs/bundle.md):
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -35,6 +36,9 @@ if TYPE_CHECKING:  # annotations only: importing the guard does not load the sta
 log = logging.getLogger(__name__)
 
 NOT_REGISTERED_CACHE = 20000  # chat ids remembered as "not in the registry" (a cache: evicted ids are looked up again)
+# An ordinary chat's verdict is reused this long: one message asks twice (the write guard, then the filter's inlet),
+# and a chat only becomes a thread by moving into an agent folder, which may then take this long to count.
+ORDINARY_VERDICT_SECONDS = 2.0
 
 READ_ONLY_MESSAGE = (
     "This thread is written by the background agent {name} and is read-only. "
@@ -65,6 +69,16 @@ class AgentThreadGuard:
         # after it is created, so a chat someone already wrote into never becomes one. Meta, folder and model are
         # still checked on every message.
         self._not_registered: OrderedDict[str, None] = OrderedDict()
+        self._ordinary: OrderedDict[str, float] = OrderedDict()  # chat id -> when it was last found ordinary
+
+    def _remember_ordinary(self, chat_id: str) -> None:
+        self._ordinary[chat_id] = time.monotonic()
+        if len(self._ordinary) > NOT_REGISTERED_CACHE:
+            self._ordinary.popitem(last=False)
+
+    def _recently_ordinary(self, chat_id: str) -> bool:
+        seen = self._ordinary.get(chat_id)
+        return seen is not None and time.monotonic() - seen < ORDINARY_VERDICT_SECONDS
 
     def _remember_not_registered(self, chat_id: str) -> None:
         self._not_registered[chat_id] = None
@@ -75,6 +89,8 @@ class AgentThreadGuard:
         if is_unsaved_chat_id(chat_id):
             return None
         assert chat_id is not None
+        if self._recently_ordinary(chat_id):
+            return None
         sources: list[str] = []
         errors: list[str] = []
         task = course = owner = run_id = agent = None
@@ -124,6 +140,8 @@ class AgentThreadGuard:
                 sources.append("request-model" if request_task else "unverifiable")
                 task = request_task or task
         if not sources:
+            if not errors:
+                self._remember_ordinary(chat_id)  # only a verdict every source gave: never a fail-open shortcut
             return None
         task = task or "unknown"
         name = agent or self.agent_name(task) or (task if task != "unknown" else "(unknown)")
