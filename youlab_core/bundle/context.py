@@ -152,6 +152,9 @@ class Bundle:
             return self.parts
         try:
             await self._start()
+        except Exception:  # e.g. the previous bundle's parts failed to stop: chats go on, the next call retries
+            self._start_failed_at = time.monotonic()
+            log.exception("YouLab's background parts could not start; chats go on without them")
         finally:
             with self._start_lock:
                 self._starting = None

@@ -11,7 +11,6 @@ the stored valves).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from typing import TYPE_CHECKING
@@ -47,6 +46,3 @@ async def deactivate(grace_seconds: float | None = None) -> None:
     if previous is not None:
         await previous.stop_background(grace_seconds)
 
-
-def _loop_alive(loop: asyncio.AbstractEventLoop | None) -> bool:
-    return loop is not None and not loop.is_closed()
