@@ -170,6 +170,26 @@ class StudentPage:
     def wait_for_assistant_text(self, text: str) -> None:
         self.page.locator("#messages-container").get_by_text(text, exact=False).last.wait_for(state="visible")
 
+    def add_login_cookie(self, token: str) -> None:
+        """The `token` cookie the login form also sets: links the browser opens by itself (a file to download) are
+        sent with it, as for a student who logged in."""
+        self.context.add_cookies([{"name": "token", "value": token, "url": self.base_url}])
+
+    def click_action(self, name: str) -> None:
+        """Click an Action button (by its name) under the chat's last message."""
+        self.page.locator(f"#messages-container button[aria-label='{name}']").last.click()
+
+    def dialog(self, title_start: str, *, exact: bool = False) -> Any:
+        """The open Open WebUI dialog (confirm / input / select) whose title starts with `title_start` (is it, when
+        `exact`: a dialog that follows another with a longer title must not be taken for it)."""
+        box = self.page.locator(f"[role='dialog'][aria-label{'' if exact else '^'}='{title_start}']")
+        box.wait_for()
+        return box
+
+    def confirm(self, box: Any) -> None:
+        box.get_by_role("button", name="Confirm", exact=True).click()
+        box.wait_for(state="detached")
+
     def screenshot(self, name: str) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
