@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from .model import AGENT_TYPE, META_KEY, REPORT_KEY, agent_model_id
@@ -101,7 +102,11 @@ def _quote(text: str) -> str:
 
 
 def _when(iso: str) -> str:
-    return iso[:16].replace("T", " ") if iso else ""
+    """"Nov 26, 2026 14:20" (UTC), as the field's history writes it; "" when never changed."""
+    if not iso:
+        return ""
+    at = datetime.fromisoformat(iso).astimezone(timezone.utc)
+    return f"{at:%b} {at.day}, {at.year} {at:%H:%M}"
 
 
 def render_view(data: MemoryViewData) -> str:
@@ -118,7 +123,7 @@ def render_view(data: MemoryViewData) -> str:
             out += [f"_{block.description}_", ""]
         for f in block.fields:
             changed = (f"changed {_when(f.changed_at)} by {f.changed_by}" if f.changed_at
-                       else "not changed yet (the course's starting value)")
+                       else "not changed yet")
             out += [f"- **{f.label}**: {_quote(f.value)}", f"  _{changed}_"]
         out.append("")
     out += ["### Background agents", ""]
