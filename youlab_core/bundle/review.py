@@ -56,6 +56,7 @@ NOT_YOURS = "You can only review changes an agent proposed for you, in your own 
 COPY = "This is a copy of an agent report; decide its changes in the agent's own thread."
 NO_REPORT = "This chat holds no agent report to review."
 UNAVAILABLE = "Reviews are not available right now; try again in a few minutes."
+BUTTONS = (*SUB_ACTIONS, *MEMORY_SUB_ACTIONS)  # every button of the Action, in plugins/youlab_review.py's order
 
 
 @dataclass(frozen=True)
@@ -310,6 +311,8 @@ async def _review(
     bundle: Bundle, sub: str, body: dict[str, Any], user: dict[str, Any], *, event_call: EventCall,
     event_emitter: Callable[[dict[str, Any]], Awaitable[Any]] | None,
 ) -> dict[str, Any] | None:
+    if sub not in BUTTONS:  # named here, not in review_request: the memory buttons are buttons of this Action too
+        raise ReviewError(f"Unknown review action {sub!r} (known: {', '.join(BUTTONS)}).")
     limit = bundle.settings.review_note_max_chars
     user_id = str((user if isinstance(user, dict) else {}).get("id") or "")
     if sub in MEMORY_SUB_ACTIONS or await _is_memory_view(bundle, body, user_id):
