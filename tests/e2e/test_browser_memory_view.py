@@ -44,7 +44,7 @@ def world(openwebui: OpenWebUIHandle) -> StudentWorld:
 
 
 @pytest.fixture(scope="module")
-def student(chromium, world: StudentWorld) -> Iterator[StudentPage]:
+def student(chromium: Any, world: StudentWorld) -> Iterator[StudentPage]:
     page = StudentPage.open(chromium, world.ow.url, world.token)
     page.add_login_cookie(world.token)  # what the login form leaves too: file links open with it
     yield page
@@ -256,7 +256,7 @@ def test_the_view_survives_a_reload(student: StudentPage, world: StudentWorld) -
     assert student.errors == []
 
 
-def test_another_student_sees_nothing_and_cannot_act(chromium, openwebui: OpenWebUIHandle, world: StudentWorld,
+def test_another_student_sees_nothing_and_cannot_act(chromium: Any, openwebui: OpenWebUIHandle, world: StudentWorld,
                                                      student: StudentPage) -> None:
     _, token = openwebui.make_student("Other Student")
     other = StudentPage.open(chromium, world.ow.url, token)
