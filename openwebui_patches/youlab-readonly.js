@@ -113,7 +113,7 @@
 					youlab.task ||
 					'an agent';
 				var date = formatDate(youlab.created_at) || formatDate(chat.created_at) || 'an unknown date';
-				return { agent: String(agent), date: date };
+				return { agent: String(agent), date: date, memoryView: youlab.kind === 'memory_view' };
 			});
 		});
 	}
@@ -129,6 +129,10 @@
 	}
 
 	function bannerText(thread) {
+		// The student's memory view (docs/memory-view.md) is written by YouLab itself, not by one agent.
+		if (thread.memoryView) {
+			return 'Read-only: what your tutor knows about you. Change it with the buttons under it.';
+		}
 		return (
 			'Read-only. Written by ' +
 			thread.agent +

@@ -24,6 +24,7 @@ from .blocks import (
     changed_fields,
     field_spec,
     load_doc,
+    new_doc,
     to_block,
     unified,
 )
@@ -191,7 +192,8 @@ class StudentMemory(DiffLifecycle, DecisionHistory):
                 commits = list(repo.iter_commits(BRANCH, paths=path))  # one `git rev-list`
                 docs = [self._parse_blob(c, path, course, block) for c in commits]
                 for i, (commit, doc) in enumerate(zip(commits, docs)):
-                    older = docs[i + 1] if i + 1 < len(docs) else None
+                    # The block's first commit changed only what differs from the course's starting values.
+                    older = docs[i + 1] if i + 1 < len(docs) else new_doc(course, block)
                     changed = changed_fields(older, doc) if doc is not None else ()
                     if field is not None and field not in changed:
                         continue
