@@ -110,7 +110,7 @@ class AgentThreadGuard:
 
         if self.backend is not None:
             try:
-                chat = await self.backend.get_chat(chat_id)
+                chat = await self.backend.get_chat_marks(chat_id)  # meta and folder, not the history
                 if chat is not None:
                     owner = owner or chat.user_id
                     meta = chat.youlab_meta

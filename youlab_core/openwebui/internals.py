@@ -214,6 +214,18 @@ async def chat_row(chat_id: str) -> Any:
         return await session.get(Chat, chat_id)
 
 
+async def chat_marks_row(chat_id: str) -> Any:
+    """A chat's id, owner, title, meta, folder and archived flag, without its JSON (which can be large), or None;
+    database errors propagate. What the read-only guard needs on every message."""
+    from open_webui.internal.db import get_async_db_context
+    from open_webui.models.chats import Chat
+    from sqlalchemy import select
+
+    query = select(Chat.id, Chat.user_id, Chat.title, Chat.meta, Chat.folder_id, Chat.archived).where(Chat.id == chat_id)
+    async with get_async_db_context() as session:
+        return (await session.execute(query)).first()
+
+
 async def folder_row(folder_id: str) -> Any:
     """The Folder table row or None; database errors propagate."""
     from open_webui.internal.db import get_async_db_context

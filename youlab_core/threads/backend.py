@@ -25,6 +25,11 @@ class ChatBackend(abc.ABC):
     async def get_chat(self, chat_id: str) -> ChatRecord | None:
         """Any user's chat by id (None: no such chat)."""
 
+    async def get_chat_marks(self, chat_id: str) -> ChatRecord | None:
+        """The chat without its JSON (`chat` is empty): owner, title, meta, folder, archived. What the read-only
+        guard reads on every message; a backend with a cheaper read than get_chat overrides it."""
+        return await self.get_chat(chat_id)
+
     @abc.abstractmethod
     async def get_folder(self, folder_id: str) -> FolderRecord | None: ...
 

@@ -35,6 +35,14 @@ class OpenWebUIChats(ChatBackend):
         row = await owui.chat_row(chat_id)
         return _chat_record(row) if row is not None else None
 
+    async def get_chat_marks(self, chat_id: str) -> ChatRecord | None:
+        row = await owui.chat_marks_row(chat_id)
+        if row is None:
+            return None
+        return ChatRecord(id=row.id, user_id=row.user_id, title=row.title or "", chat={},
+                          meta=row.meta if isinstance(row.meta, dict) else {}, folder_id=row.folder_id,
+                          archived=bool(row.archived))
+
     async def get_folder(self, folder_id: str) -> FolderRecord | None:
         row = await owui.folder_row(folder_id)
         return _folder_record(row) if row is not None else None
