@@ -121,6 +121,18 @@ def test_students_progress_counts_not_values(world: World) -> None:
     assert '"a"' not in text and '"d"' not in text  # no proposed value appears anywhere
 
 
+def test_each_task_shows_what_its_changes_became_and_the_approval_rate(world: World) -> None:
+    [essay] = course_status(world.store, world.registry, world.clock.now(), users_root=world.root / "users").courses
+    grader = next(t for t in essay.tasks if t.task == "grader")
+    assert grader.decisions is not None
+    assert (grader.decisions.proposed, grader.decisions.approved, grader.decisions.rejected,
+            grader.decisions.pending) == (4, 1, 1, 2)
+    assert grader.decisions.approval_rate == 0.5
+    assert grader.as_json()["decisions"]["approval_rate"] == 0.5
+    others = [t for t in essay.tasks if t.task != "grader"]
+    assert all(t.decisions is not None and t.decisions.proposed == 0 for t in others)
+
+
 def test_problems_outbox_and_course_filter(world: World) -> None:
     world.store.outbox_enqueue({"m": 1}, queue="letta")
     status = course_status(world.store, world.registry, world.clock.now())

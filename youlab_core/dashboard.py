@@ -10,12 +10,14 @@ here, so the result may be shown to a teacher whatever the course's `teachers_re
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from .config import Course, CourseRegistry, TaskSpec
+from .memory import MemoryStore
+from .memory.decisions import TaskDecisions, decision_summary
 from .state import OutboxStats, RunRecord, RunStatus, StateStore, TaskPause
 
 OUTBOX_QUEUES = ("honcho", "letta")
@@ -98,6 +100,7 @@ class TaskStatus:
     later: int
     claimed: int
     runs: list[RunLine]
+    decisions: TaskDecisions | None = None  # what its proposed changes became, over every student (issue 15)
 
     @property
     def failing(self) -> bool:
@@ -110,7 +113,8 @@ class TaskStatus:
         return {"task": self.task, "title": self.title, "triggers": self.triggers, "failing": self.failing,
                 "paused": {"by": p.paused_by, "at": _iso(p.paused_at), "note": p.note} if p else None,
                 "due": self.due, "later": self.later, "claimed": self.claimed,
-                "runs": [line.as_json() for line in self.runs]}
+                "runs": [line.as_json() for line in self.runs],
+                "decisions": self.decisions.as_json() if self.decisions is not None else None}
 
 
 @dataclass
@@ -258,6 +262,9 @@ def course_status(store: StateStore, registry: CourseRegistry, now: datetime, *,
             continue
         tasks = [task_status(store, t, pending.get(t.name, (0, 0, 0)), paused.get(t.name), runs_per_task)
                  for t in loaded.tasks]
+        if users_root is not None:
+            decided = {d.task: d for d in decision_summary(MemoryStore(users_root), course=loaded.id)}
+            tasks = [replace(t, decisions=decided.get(t.task, TaskDecisions(loaded.id, t.task))) for t in tasks]
         courses.append(CourseStatus(
             loaded.id, loaded.agent.name, list(loaded.agent.teachers), loaded.agent.teachers_read_memory,
             problems.get(loaded.id, []), tasks,

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from youlab_core.cli import main
-from youlab_core.cli.runs_cmd import format_duration, total_tokens
+from youlab_core.cli.runs_cmd import format_duration
+from youlab_core.dashboard import run_tokens
 from youlab_core.state import RunRecord, open_store
 from tests.support.courses import course_toml, task, write_course
 
@@ -80,7 +81,7 @@ def test_duration_and_token_formats() -> None:
     def run(usage: dict[str, int]) -> RunRecord:
         return RunRecord("r", "t", "c", "u", "manual", None, None, t0, None, None, "succeeded", 1, None, None, None, None, usage)
 
-    assert [total_tokens(run(u)) for u in ({}, {"prompt_tokens": 10}, {"prompt_tokens": 10, "completion_tokens": 5})] == [None, 10, 15]
+    assert [run_tokens(run(u)) for u in ({}, {"prompt_tokens": 10}, {"prompt_tokens": 10, "completion_tokens": 5})] == [None, 10, 15]
 
 
 COURSE = course_toml("essay", tasks=[task("counter", after_messages=5, manual=False),

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..dashboard import run_duration, run_tokens, trigger_names
 from ..state import ClaimStore, RunRecord, RunStatus, TaskCursor
 
 if TYPE_CHECKING:
@@ -50,22 +51,6 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def duration_seconds(run: RunRecord) -> float | None:
-    """How long the run's last attempt took (each attempt sets `started`); None until it has finished."""
-    if run.started_at is None or run.finished_at is None:
-        return None
-    return max(0.0, (run.finished_at - run.started_at).total_seconds())
-
-
-def total_tokens(run: RunRecord) -> int | None:
-    """Tokens the run used (prompt + completion); None when the run recorded no usage."""
-    usage = run.token_usage or {}
-    if "total_tokens" in usage:
-        return int(usage["total_tokens"])
-    parts = [usage[k] for k in ("prompt_tokens", "completion_tokens") if k in usage]
-    return int(sum(parts)) if parts else None
-
-
 def format_duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
@@ -81,9 +66,9 @@ def _row(run: RunRecord) -> dict[str, object]:
     return {
         "id": run.id, "task": run.task, "course": run.course_id, "user": run.user_id, "trigger": run.trigger,
         "status": run.status, "attempts": run.attempts, "due": _iso(run.due_at), "claimed": _iso(run.claimed_at),
-        "started": _iso(run.started_at), "finished": _iso(run.finished_at), "duration_seconds": duration_seconds(run),
+        "started": _iso(run.started_at), "finished": _iso(run.finished_at), "duration_seconds": run_duration(run),
         "error": run.error, "thread_chat_id": run.thread_chat_id, "diffs_proposed": run.diffs_proposed,
-        "token_usage": run.token_usage, "total_tokens": total_tokens(run), "owner": run.owner,
+        "token_usage": run.token_usage, "total_tokens": run_tokens(run), "owner": run.owner,
     }
 
 
@@ -91,20 +76,6 @@ def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
-
-
-def trigger_names(task: TaskSpec) -> list[str]:
-    """The task's triggers as the course file says them, e.g. ["schedule", "after_messages=3", "manual"]."""
-    names = []
-    if task.schedule:
-        names.append("schedule")
-    if task.on_idle:
-        names.append("on_idle")
-    if task.after_messages:
-        names.append(f"after_messages={task.after_messages}")
-    if task.manual:
-        names.append("manual")
-    return names
 
 
 @dataclass(frozen=True)
@@ -233,9 +204,9 @@ def runs_command(args: argparse.Namespace) -> int:
               "TOKENS", "DIFFS", "ERROR")
     rows = []
     for r in runs:
-        tokens = total_tokens(r)
+        tokens = run_tokens(r)
         rows.append((r.id[:8], r.task, r.user_id, r.trigger, r.status, str(r.attempts), _when(r.claimed_at),
-                     _when(r.finished_at), format_duration(duration_seconds(r)), "-" if tokens is None else str(tokens),
+                     _when(r.finished_at), format_duration(run_duration(r)), "-" if tokens is None else str(tokens),
                      "-" if r.diffs_proposed is None else str(r.diffs_proposed), (r.error or "").replace("\n", " ")[:80]))
     _table(header, rows)
     return 0

@@ -92,7 +92,7 @@ def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], indent: str
 
 
 def _print_course(course: CourseStatus) -> None:
-    from .runs_cmd import format_duration
+    from .runs_cmd import approval_rate_text, format_duration
     from ..dashboard import run_duration, run_tokens
 
     teachers = ", ".join(course.teachers) or "none"
@@ -109,6 +109,11 @@ def _print_course(course: CourseStatus) -> None:
               f"running {task.claimed}{mark}")
         if task.paused and task.paused.note:
             print(f"    pause note: {task.paused.note}")
+        if task.decisions is not None and task.decisions.proposed:
+            d = task.decisions
+            print(f"    changes: {d.proposed} proposed, {d.approved} approved, {d.rejected + d.undone} rejected "
+                  f"(undone included), {d.pending} waiting, {d.expired} expired; approval rate "
+                  f"{approval_rate_text(d.approval_rate)}")
         if not task.runs:
             print("    no runs yet")
             continue
