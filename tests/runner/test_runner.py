@@ -156,6 +156,23 @@ async def test_thread_writer_receives_the_report_and_its_chat_is_recorded(make_r
     assert state.get_run(report.student("u1").run_id).thread_chat_id == "chat-u1"
 
 
+async def test_a_manual_run_for_a_student_with_nothing_to_read_writes_no_empty_report(make_runner, source):
+    class Writer:
+        calls: list[str] = []
+
+        async def write(self, user_id, course, task, report):
+            Writer.calls.append(user_id)
+            return f"chat-{user_id}"
+
+    source.chats["newcomer"] = {}  # never wrote in the course
+    report = await by_hand(make_runner(report_writer=Writer()), "grader", ["u1", "newcomer"])
+    assert Writer.calls == ["u1"]
+    newcomer = report.student("newcomer")
+    assert newcomer is not None and newcomer.status == "succeeded" and newcomer.thread_chat_id is None
+    assert newcomer.no_report.startswith("no report: nothing to read yet")
+    assert report.student("u1").no_report == ""
+
+
 async def test_the_scheduler_handler_reports_failed_students(make_runner, state, registry, settings, source):
     runner = make_runner()
     source.chats["u2"] = {}  # u2: nothing known, succeeds with no changes

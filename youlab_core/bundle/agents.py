@@ -226,6 +226,8 @@ def render_summary(title: str, report: Any, problems: list[str], names: dict[str
         parts = [f"- {_who(s.user_id, names)}: {s.status}, {s.diffs_proposed} change(s)"]
         if getattr(s, "thread_chat_id", None):
             parts.append(f"[open the thread](/c/{s.thread_chat_id})")
+        elif getattr(s, "no_report", ""):
+            parts.append(str(s.no_report))
         reasons = s.errors() if callable(getattr(s, "errors", None)) else [getattr(s, "error", "")]
         reasons = [" ".join(str(r).split()) for r in reasons if r]
         if reasons and s.status != "succeeded":

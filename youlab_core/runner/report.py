@@ -79,6 +79,7 @@ class StudentReport:
     duration: float = 0.0
     usage: Usage = field(default_factory=Usage)
     thread_chat_id: str | None = None
+    no_report: str = ""  # why no thread was written although the run succeeded (plain words, for the admin)
     # The agent's diffs still pending for the student when the thread is written (None: unknown); the thread
     # lists again those whose own thread is gone.
     pending_diffs: list[Any] | None = None

@@ -285,10 +285,21 @@ class StudentRun:
             return None
         return diffs
 
+    def _nothing_to_read(self) -> bool:
+        """A manual run for a student with nothing in the course to read: every question found no chat and nothing
+        known. Such a run writes no (empty) report into the student's chat list."""
+        queries = self.report.queries
+        return (self.report.trigger == "manual" and bool(queries) and not self.report.error
+                and all(not q.error and q.change is None and q.held_back is None and not q.sessions_used
+                        and (not q.answer or nothing_known(q.answer)) for q in queries))
+
     async def _write_thread(self) -> None:
         writer = self.tools.report_writer
         report = self.report
         if writer is None or not report.queries:
+            return
+        if self._nothing_to_read():
+            report.no_report = "no report: nothing to read yet (the student has not written in this course)"
             return
         s = self.settings
         report.pending_diffs = await self._agent_pending()
