@@ -74,3 +74,13 @@ def test_new_chats_default_to_the_course_tutor() -> None:
                         provider=demo_provider("http://127.0.0.1:9/v1"), config_dir=root / "config")
     assert env["DEFAULT_MODELS"] == "college-essay-tutor"
     assert "DEFAULT_MODELS" not in _env({})  # no courses in /c: Open WebUI's own default
+
+
+def test_with_several_courses_a_new_chat_starts_with_one_tutor(tmp_path: Path) -> None:
+    from tests.support.courses import course_toml, write_course
+
+    for course_id, tutor in (("b-course", "b-tutor"), ("a-course", "a-tutor")):
+        write_course(tmp_path / "config", course_toml(course_id, models=[tutor]), folder=course_id)
+    env = openwebui_env({}, data_dir=Path("/d"), secret_key="k", admin=ADMIN,
+                        provider=demo_provider("http://127.0.0.1:9/v1"), config_dir=tmp_path / "config")
+    assert env["DEFAULT_MODELS"] == "a-tutor"  # one tutor (the first course by id), not "a-tutor,b-tutor"

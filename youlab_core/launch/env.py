@@ -76,8 +76,10 @@ def openwebui_env(
     env.update(provider_env(provider))
     tutors = tutor_models(config_dir)
     if tutors:
-        # New chats start on the course tutor rather than on the raw provider model (read at first start only).
-        env.setdefault("DEFAULT_MODELS", ",".join(tutors))
+        # New chats start on a course tutor rather than on the raw provider model (read at first start only). One
+        # tutor: Open WebUI sends a message to every default model at once, so a list would answer (and count) a
+        # student's first message once per course.
+        env.setdefault("DEFAULT_MODELS", tutors[0])
     return env
 
 
