@@ -61,6 +61,7 @@ def test_selector_lists_the_course_models_and_no_agent(
     shown = listed(student)
     assert set(course.agent.models) <= set(shown)
     assert not agents & set(shown)
+    assert "youlab-demo" not in shown  # the tutor's base model: readable, hidden from the selector
     assert set(shown) == {m for m, v in models.items() if not ((v.get("info") or {}).get("meta") or {}).get("hidden")}
     student.screenshot("model-selector")
 

@@ -163,6 +163,7 @@ async def test_a_student_sees_the_tutor_and_the_demo_model_answers(openwebui: Op
         models = {m["id"]: m for m in await client.models.available()}
         assert openwebui.tutor_model in models
         assert "youlab-demo" in models  # 0.12.4 checks read access on the base model as well
+        assert models["youlab-demo"]["info"]["meta"]["hidden"] is True  # usable behind the tutor, not listed
         before = len(openwebui.demo.requests)
         reply = await client.chat_completion(
             {"model": openwebui.tutor_model, "messages": [{"role": "user", "content": "Hello, can you help me?"}]}

@@ -33,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="set a valve (repeatable); also from $YOULAB_VALVE_<NAME>")
     p.add_argument("--agent-access", choices=["public", "private"], default="public",
                    help="read grant of the hidden agent model records (public: students' threads show the agent)")
+    p.add_argument("--show-base-models", action="store_true",
+                   help="keep the tutors' base models listed in the model selector (default: hidden, still usable "
+                        "through the tutor, so students see their courses' tutors only)")
     p.set_defaults(handler=install_command)
 
 
@@ -48,6 +51,7 @@ def install_command(args: argparse.Namespace) -> int:
         config_dir=args.config_dir,
         valves=valves_from_env(os.environ) + parse_valve_args(args.valve),
         agent_access=args.agent_access,
+        hide_base_models=not args.show_base_models,
     )
     report = asyncio.run(_run(args.url, api_key, args.email, password, options))
     print_report(report)

@@ -30,6 +30,9 @@ class InstallOptions:
     agent_access: records.AgentAccess = "public"
     # Set a function's empty `llm_model` valve to the tutor's base model when no setting names it.
     default_llm_model: bool = True
+    # Hide the tutors' base models from the model selector (still readable: the tutor needs them), so students see
+    # their courses' tutors only. `youlab install --show-base-models` keeps them listed.
+    hide_base_models: bool = True
 
 
 @dataclass
@@ -106,6 +109,8 @@ async def install(client: OpenWebUIClient, options: InstallOptions) -> InstallRe
                 continue
             desired = records.tutor_model_form(course, model_id, base)
             await _ensure_record(client, desired, current, report, exact_grants=False)
+            if options.hide_base_models:
+                await _hide_base(client, base, available, records_by_id, report)
             await _ensure_base_readable(client, base, available, records_by_id, desired["access_grants"], report)
         for task in course.tasks:
             desired = records.agent_model_form(course, task, action_ids=action_ids, access=options.agent_access)
@@ -161,6 +166,30 @@ async def _ensure_valves(
     props = properties(spec)
     shown = ", ".join(f"{name}={display(name, wanted[name], props.get(name))}" for name in changed)
     report.note(f"function {function_id}: valves set: {shown}")
+
+
+async def _hide_base(
+    client: OpenWebUIClient,
+    base_id: str,
+    available: list[dict[str, Any]],
+    records_by_id: dict[str, dict[str, Any]],
+    report: InstallReport,
+) -> None:
+    """Open WebUI's hidden-but-readable pattern: the base model keeps working behind the tutor and is not listed
+    in the selector. Creates the base model's record when the connection's model has none."""
+    current = records_by_id.get(base_id) or await client.models.get(base_id)
+    meta = dict((current or {}).get("meta") or {})
+    if meta.get("hidden") is True:
+        return
+    name = next((str(m.get("name") or base_id) for m in available if m.get("id") == base_id), base_id)
+    form = {"id": base_id, "name": (current or {}).get("name") or name, "base_model_id": None,
+            "meta": {**meta, "hidden": True}, "params": (current or {}).get("params") or {}, "is_active": True}
+    if current is None:
+        await client.models.create({**form, "access_grants": []})
+    else:
+        await client.models.update(form)
+    records_by_id[base_id] = (await client.models.get(base_id)) or {**form, "access_grants": []}
+    report.note(f"model {base_id}: hidden from the model selector (the tutor still uses it)")
 
 
 async def _ensure_base_readable(
