@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..config import Course, FieldType
-from ..errors import NotFound, UserFacingError
+from ..errors import NotFound, UserFacingError, YoulabError
 from ..threads.memory_view import MEMORY_TASK, memory_chat_id
 from ..threads.report import Change, value_text
 from . import memory_export
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 MEMORY_SUB_ACTIONS = ("history", "undo", "edit", "download")
 EventCall = Callable[[dict[str, Any]], Awaitable[Any]] | None
-NOT_YOURS = "You can only use these buttons in your own memory view."
+NOT_YOUR_VIEW = "You can only use these buttons in your own memory view."
 USE_VIEW = ("This button works in \u201cYour memory\u201d, pinned at the top of your chat list; open it there. "
             "Here, use Approve / Reject / Review for this report's changes.")
 NO_BROWSER = 'No browser session for the dialogs. API callers pass "youlab": {...} (see docs/memory-view.md).'
@@ -66,7 +66,7 @@ async def memory_view_of(bundle: Bundle, body: Any, user_id: str) -> tuple[Any, 
         raise MemoryActionError('The request needs "chat_id": the id of your memory view (text).')
     chat = await bundle.backend.get_chat(chat_id)
     if chat is None or not user_id or chat.user_id != user_id:
-        raise MemoryActionError(NOT_YOURS)  # the same answer for "not yours" and "does not exist"
+        raise MemoryActionError(NOT_YOUR_VIEW)  # the same answer for "not yours" and "does not exist"
     if bundle.state is None:
         raise MemoryActionError("Your memory cannot be changed right now; try again in a few minutes.")
     record = await asyncio.to_thread(bundle.state.thread, chat_id)
@@ -103,8 +103,8 @@ async def _pick_field(course: Course, given: dict[str, Any] | None, event_call: 
     return block, field, spec, field_label(course, block, field)
 
 
-class _Cancelled(Exception):
-    """The student closed a dialog: nothing is done and the view is shown as it is."""
+class _Cancelled(YoulabError):
+    """The student closed a dialog: nothing is done and the view is shown as it is (control flow, never shown)."""
 
 
 async def _history(bundle: Bundle, user_id: str, course: Course, given: dict[str, Any] | None,
