@@ -98,6 +98,17 @@ async def test_every_content_write_is_refused_and_changes_nothing(quick, thread)
     assert demo_calls(quick) == calls, "a model was called for a write into a read-only thread"
 
 
+async def test_an_admin_cannot_write_into_a_students_thread_either(quick, thread):  # noqa: F811
+    chat_id = thread["chat"]["id"]
+    report_id = thread["chat"]["chat"]["history"]["currentId"]
+    async with quick.client() as admin:  # Open WebUI lets admins reach other users' chats; the guard does not
+        for method, path, body in [("POST", f"/api/v1/chats/{chat_id}/messages/{report_id}", {"content": "x"}),
+                                   ("DELETE", f"/api/v1/chats/{chat_id}/messages/{report_id}", None)]:
+            with pytest.raises(OpenWebUIError) as refused:
+                await admin.request(method, path, json=body)
+            assert refused.value.status == 403 and REFUSED in str(refused.value.detail), (method, path)
+
+
 async def test_a_refused_message_leaves_no_turn_and_the_report_stays_current(quick, thread):  # noqa: F811
     chat_id = thread["chat"]["id"]
     async with quick.client(thread["token"]) as c:
