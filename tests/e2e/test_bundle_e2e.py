@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import git
 import pytest
 
 from tests.support.openwebui_stack import OpenWebUIHandle
+from tests.support.waiting import eventually
 from youlab_core.memory import MemoryStore
 from youlab_core.openwebui import OpenWebUIClient, OpenWebUIError
 from youlab_core.settings import Settings
@@ -27,31 +27,8 @@ HERE = Path(__file__).parent
 TUTOR = "e2e-quick-tutor"
 READ_ONLY = ("This thread is written by the background agent {name} and is read-only. "
              "Review its suggestions with the buttons under its report.")
-T = TypeVar("T")
 
 pytestmark = pytest.mark.e2e
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float, what: str, interval: float = 0.5) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        await asyncio.sleep(interval)
-
-
-@pytest.fixture(scope="module")
-def quick(openwebui: OpenWebUIHandle) -> OpenWebUIHandle:
-    target = openwebui.config_dir / "courses" / "e2e-quick"
-    if not target.exists():
-        shutil.copytree(HERE / "courses" / "e2e-quick", target)
-    time.sleep(Settings().config_check_seconds + 1)  # Open WebUI's workers notice the new course file
-    openwebui.install()  # creates the e2e tutor model and the new agents' records, as an admin would
-    openwebui.api.models.available(refresh=True)  # Open WebUI caches its model list until a refresh
-    return openwebui
 
 
 def student_chat(text_lines: list[str]) -> dict[str, Any]:
@@ -283,7 +260,6 @@ async def test_idle_and_per_minute_triggers_fire_once(quick, tmp_path):
     (this test process, a recording handler) polling the same state store next to Open WebUI's."""
     from youlab_core.config import CourseRegistry
     from youlab_core.scheduler import Scheduler
-    from youlab_core.settings import Settings
     from youlab_core.state import open_store
 
     store = open_store(url=f"sqlite:///{quick.storage_root / 'state.db'}")

@@ -7,12 +7,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.e2e.test_bundle_e2e import agent_threads, pending_diffs, quick, report_message, say, student_chat
+from tests.e2e.test_bundle_e2e import agent_threads, pending_diffs, report_message, say, student_chat
 from tests.support.openwebui_stack import OpenWebUIHandle
 from youlab_core.memory import DiffStatus, MemoryStore
 from youlab_core.prompts import DialecticTask, parse_task
 
-__all__ = ["quick"]  # the module fixture that installs the e2e course, shared with test_bundle_e2e
 TASK = "youlab_agents.quick-after"
 SCHOOL_QUESTION = "Which school does the student apply to?"
 

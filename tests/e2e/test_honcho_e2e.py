@@ -16,13 +16,14 @@ import asyncio
 import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from tests.servers.honcho_server import HonchoTestServer
 from tests.support.openwebui_stack import OpenWebUIHandle, running_openwebui
+from tests.support.waiting import eventually
 from youlab_core.dialectic import TUTOR_PEER_ID, honcho_peer_id, honcho_session_id
 from youlab_core.launch import LaunchError
 from youlab_core.memory import MemoryStore
@@ -35,7 +36,6 @@ OUTAGE_SECONDS = float(os.environ.get("YOULAB_E2E_HONCHO_OUTAGE_SECONDS", "60"))
 MIRROR_DEADLINE = 15.0  # "within a few seconds": the mirror polls every second; slack for a loaded machine
 WORKSPACE = "youlab"
 TASK = "progression-grader"
-T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -53,17 +53,6 @@ def owui(honcho: HonchoTestServer, tmp_path_factory: pytest.TempPathFactory) -> 
             yield handle
     except LaunchError as exc:
         pytest.fail(f"Open WebUI with Honcho did not start:\n{exc}", pytrace=False)
-
-
-async def eventually(probe: Callable[[], T | None], timeout: float, what: str, interval: float = 0.25) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        await asyncio.sleep(interval)
 
 
 class StudentChat:
@@ -115,7 +104,7 @@ def outbox(owui: OpenWebUIHandle) -> Any:
 async def wait_mirrored(honcho: HonchoTestServer, owui: OpenWebUIHandle, chat: StudentChat, timeout: float) -> None:
     try:
         await eventually(lambda: len(mirrored(honcho, chat.chat_id)) >= len(chat.expected), timeout,
-                         f"{len(chat.expected)} messages of chat {chat.chat_id} in Honcho")
+                         f"{len(chat.expected)} messages of chat {chat.chat_id} in Honcho", interval=0.25)
     except AssertionError as exc:
         lines = [line for line in owui.log_text().splitlines() if "youlab" in line.lower() or "honcho" in line.lower()]
         raise AssertionError(

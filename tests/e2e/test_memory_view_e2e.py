@@ -16,13 +16,12 @@ import git
 import httpx
 import pytest
 
-from tests.e2e.test_bundle_e2e import TUTOR, agent_threads, quick, report_message, say, student_chat
+from tests.e2e.test_bundle_e2e import TUTOR, agent_threads, report_message, say, student_chat
 from tests.e2e.test_decisions_e2e import run_agent
 from tests.support.openwebui_stack import OpenWebUIHandle
 from youlab_core.openwebui import OpenWebUIError
 from youlab_core.threads.memory_view import memory_chat_id
 
-__all__ = ["quick"]
 pytestmark = pytest.mark.e2e
 ACTION = "/api/chat/actions/youlab_review"
 MODEL = "youlab_agents.quick-after"

@@ -8,9 +8,7 @@ WebUI and writes the thread in-process.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -23,25 +21,14 @@ from tests.e2e.student_world import (
 )
 from tests.support.browser import StudentPage, failed_test_name
 from tests.support.openwebui_stack import OpenWebUIHandle
+from tests.support.waiting import eventually_sync
 from youlab_core.state import open_store
 from youlab_core.threads import folder_meta
 
 TASK = "milestone-tracker"
 AGENT = "Milestone Tracker"
-T = TypeVar("T")
 
 pytestmark = pytest.mark.e2e
-
-
-def eventually(probe: Callable[[], T | None], timeout: float, what: str, interval: float = 1.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 def agent_folders(world: StudentWorld) -> list[dict[str, Any]]:
@@ -104,7 +91,7 @@ def test_a_retried_run_rewrites_its_thread_with_the_final_report(openwebui: Open
         content, changes = report_of(world, thread["id"])
         return (content, changes) if changes else None
 
-    content, changes = eventually(retried, 150, "the retried run's report", interval=2)
+    content, changes = eventually_sync(retried, 150, "the retried run's report", interval=2)
     assert threads_in(world, folder["id"])[0]["id"] == thread["id"] and len(threads_in(world, folder["id"])) == 1
     assert set(changes) == pending_ids(world) and all(f"`{d}`" in content for d in changes)
     assert {d.run_id for d in world.diffs(TASK)} == {run_id}

@@ -11,13 +11,12 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_bundle_e2e import (  # noqa: F401  (quick is a fixture)
+from tests.e2e.test_bundle_e2e import (
     READ_ONLY,
     TUTOR,
     agent_threads,
     demo_calls,
     eventually,
-    quick,
     say,
     student_chat,
 )
@@ -30,7 +29,7 @@ REFUSED = READ_ONLY.format(name="Quick After")
 
 
 @pytest.fixture(scope="module")
-def thread(quick: OpenWebUIHandle) -> dict[str, Any]:  # noqa: F811
+def thread(quick: OpenWebUIHandle) -> dict[str, Any]:
     user, token = quick.make_student("Grace")
 
     async def scenario() -> dict[str, Any]:
@@ -82,7 +81,7 @@ def writes(chat: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     ]
 
 
-async def test_every_content_write_is_refused_and_changes_nothing(quick, thread):  # noqa: F811
+async def test_every_content_write_is_refused_and_changes_nothing(quick, thread):
     chat_id = thread["chat"]["id"]
     async with quick.client(thread["token"]) as c:
         before = await c.chats.get(chat_id)
@@ -98,7 +97,7 @@ async def test_every_content_write_is_refused_and_changes_nothing(quick, thread)
     assert demo_calls(quick) == calls, "a model was called for a write into a read-only thread"
 
 
-async def test_an_admin_cannot_write_into_a_students_thread_either(quick, thread):  # noqa: F811
+async def test_an_admin_cannot_write_into_a_students_thread_either(quick, thread):
     chat_id = thread["chat"]["id"]
     report_id = thread["chat"]["chat"]["history"]["currentId"]
     async with quick.client() as admin:  # Open WebUI lets admins reach other users' chats; the guard does not
@@ -109,7 +108,7 @@ async def test_an_admin_cannot_write_into_a_students_thread_either(quick, thread
             assert refused.value.status == 403 and REFUSED in str(refused.value.detail), (method, path)
 
 
-async def test_a_refused_message_leaves_no_turn_and_the_report_stays_current(quick, thread):  # noqa: F811
+async def test_a_refused_message_leaves_no_turn_and_the_report_stays_current(quick, thread):
     chat_id = thread["chat"]["id"]
     async with quick.client(thread["token"]) as c:
         before = await c.chats.get(chat_id)
@@ -122,7 +121,7 @@ async def test_a_refused_message_leaves_no_turn_and_the_report_stays_current(qui
     assert set(after["chat"]["history"]["messages"]) == set(before["chat"]["history"]["messages"])
 
 
-async def test_the_student_still_owns_the_thread_in_their_chat_list(quick, thread):  # noqa: F811
+async def test_the_student_still_owns_the_thread_in_their_chat_list(quick, thread):
     chat_id, folder_id = thread["chat"]["id"], thread["folder"]["id"]
     async with quick.client(thread["token"]) as c:
         await c.request("POST", f"/api/v1/chats/{chat_id}", json={"chat": {"title": "My first report"}})
@@ -135,7 +134,7 @@ async def test_the_student_still_owns_the_thread_in_their_chat_list(quick, threa
         await c.request("POST", f"/api/v1/chats/{chat_id}/tags", json={"name": "essay"})
 
 
-async def test_an_ordinary_chat_is_not_affected(quick, thread):  # noqa: F811
+async def test_an_ordinary_chat_is_not_affected(quick, thread):
     plain = thread["plain"]
     async with quick.client(thread["token"]) as c:
         current = await c.chats.get(plain["id"])
@@ -145,7 +144,7 @@ async def test_an_ordinary_chat_is_not_affected(quick, thread):  # noqa: F811
         await c.request("POST", f"/api/v1/chats/{plain['id']}/messages/{parent}", json={"content": "Edited by me."})
 
 
-async def test_refusals_hold_from_the_first_request_after_a_restart(quick, thread):  # noqa: F811
+async def test_refusals_hold_from_the_first_request_after_a_restart(quick, thread):
     """No chat message, model list or plugin call after the restart: the guard is part of Open WebUI's app."""
     chat_id = thread["chat"]["id"]
     quick.restart()
@@ -157,7 +156,7 @@ async def test_refusals_hold_from_the_first_request_after_a_restart(quick, threa
     assert after["chat"]["history"]["currentId"] == thread["chat"]["chat"]["history"]["currentId"]
 
 
-async def test_deleting_the_whole_thread_stays_allowed(quick, thread):  # noqa: F811
+async def test_deleting_the_whole_thread_stays_allowed(quick, thread):
     async with quick.client(thread["token"]) as c:
         for kind in ("clone", "fork"):
             copy = await c.request("POST", f"/api/v1/chats/{thread['chat']['id']}/{kind}", json={})
