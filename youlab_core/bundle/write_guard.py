@@ -165,9 +165,10 @@ class WriteGuardMiddleware:
         if body is None:
             await _refuse(send, 413, "The request is too large.")
             return
+        data = _json(body)  # parsed once: chat completions pass here on every message
         if route.chat_in == "body":
-            body, receive, scope = _without_server_only_fields(body, receive, scope)
-        chat_id, model_id, allowed = _target(route, path, body)
+            receive, scope = _without_server_only_fields(data, receive, scope)
+        chat_id, model_id, allowed = _target(route, path, data)
         if allowed or not chat_id:
             await self.app(scope, receive, send)
             return
@@ -185,9 +186,8 @@ class WriteGuardMiddleware:
         await _refuse(send, 403, read_only_message(info))
 
 
-def _target(route: WriteRoute, path: str, body: bytes) -> tuple[str | None, str | None, bool]:
-    """(chat id, requested model, allowed whatever the chat is)."""
-    data = _json(body)
+def _target(route: WriteRoute, path: str, data: Any) -> tuple[str | None, str | None, bool]:
+    """(chat id, requested model, allowed whatever the chat is), from the route and the parsed body."""
     if route.chat_in == "path":
         chat_id = route.chat_id(path)
         if route.rename_ok and isinstance(data, dict):
@@ -216,10 +216,10 @@ def _target(route: WriteRoute, path: str, body: bytes) -> tuple[str | None, str 
 SERVER_ONLY_FIELDS = ("automation_id",)
 
 
-def _without_server_only_fields(body: bytes, receive: Receive, scope: Scope) -> tuple[bytes, Receive, Scope]:
-    data = _json(body)
+def _without_server_only_fields(data: Any, receive: Receive, scope: Scope) -> tuple[Receive, Scope]:
+    """Drops SERVER_ONLY_FIELDS from `data` (in place) and returns what replays the cleaned body to the app."""
     if not isinstance(data, dict) or not any(f in data for f in SERVER_ONLY_FIELDS):
-        return body, receive, scope
+        return receive, scope
     for name in SERVER_ONLY_FIELDS:
         data.pop(name, None)
     cleaned = json.dumps(data).encode()
@@ -234,7 +234,7 @@ def _without_server_only_fields(body: bytes, receive: Receive, scope: Scope) -> 
             return {"type": "http.request", "body": cleaned, "more_body": False}
         return await receive()
 
-    return cleaned, replay, {**scope, "headers": headers}
+    return replay, {**scope, "headers": headers}
 
 
 def _json(body: bytes) -> Any:
