@@ -26,6 +26,7 @@ import pytest
 from tests.e2e.student_world import COURSE_ID, StudentWorld, make_student_world
 from tests.support.browser import StudentPage, failed_test_name
 from tests.support.openwebui_stack import OpenWebUIHandle
+from tests.support.student_repo import commit_ids, students_commits_since
 from youlab_core.memory import PendingDiff
 from youlab_core.threads.memory_view import memory_chat_id, view_title
 
@@ -190,7 +191,7 @@ def test_undo_the_approved_change(student: StudentPage, world: StudentWorld) -> 
     [blockers] = field_diffs(world, *EDIT_FIELD)
     proposed = str(blockers.proposed_value)
     assert proposed in tutor_prompt(world)
-    commits = len(list(repo(world).iter_commits()))
+    seen = commit_ids(repo(world))
     student.click_action("Undo a change")
     box = student.dialog("Undo a change of", exact=True)
     box.locator("select").select_option(".".join(EDIT_FIELD))
@@ -206,14 +207,14 @@ def test_undo_the_approved_change(student: StudentPage, world: StudentWorld) -> 
     undone = wait_until("the undo", lambda: next(d for d in field_diffs(world, *EDIT_FIELD)
                                                  if d.status.value == "undone"))
     assert undone.undo_note == "Not blocked any more"
-    head = repo(world).head.commit
-    assert len(list(repo(world).iter_commits())) == commits + 1 and head.author.name == f"student:{world.user_id}"
+    assert len(students_commits_since(repo(world), seen, world.user_id)) == 1
     assert world.memory().read_field(world.course(), *EDIT_FIELD) == ""
     assert proposed not in tutor_prompt(world)
     assert student.errors == []
 
 
 def test_edit_a_field(student: StudentPage, world: StudentWorld) -> None:
+    seen = commit_ids(repo(world))
     student.click_action("Edit a field")
     box = student.dialog("Edit", exact=True)
     box.locator("select").select_option(".".join(EDIT_FIELD))
@@ -223,8 +224,8 @@ def test_edit_a_field(student: StudentPage, world: StudentWorld) -> None:
     student.confirm(box)
 
     wait_until("the edit", lambda: world.memory().read_field(world.course(), *EDIT_FIELD) == EDITED)
-    head = repo(world).head.commit
-    assert head.author.name == f"student:{world.user_id}" and "Edit journey.blockers" in head.message
+    [edit] = students_commits_since(repo(world), seen, world.user_id)
+    assert "Edit journey.blockers" in str(edit.message)
     text = wait_for_view_text(student, EDITED)
     assert "by you" in text
     assert EDITED in tutor_prompt(world)
@@ -262,7 +263,7 @@ def test_another_student_sees_nothing_and_cannot_act(chromium: Any, openwebui: O
     other = StudentPage.open(chromium, world.ow.url, token)
     other.add_login_cookie(token)
     try:
-        commits = len(list(repo(world).iter_commits()))
+        seen = commit_ids(repo(world))
         with other.page.expect_response(lambda r: r.url.endswith(f"/api/v1/chats/{view_id(world)}")) as answer:
             other.goto(f"/c/{view_id(world)}")
         assert answer.value.status in (401, 403, 404)
@@ -290,7 +291,7 @@ def test_another_student_sees_nothing_and_cannot_act(chromium: Any, openwebui: O
         for sub, (status, body) in statuses.items():
             assert status in (400, 401, 403, 404) or '"youlab"' not in body, (sub, status, body)
         assert statuses["file"][0] in (401, 403, 404)
-        assert len(list(repo(world).iter_commits())) == commits
+        assert not students_commits_since(repo(world), seen), "no student's change reached the repository"
         assert world.memory().read_field(world.course(), *EDIT_FIELD) == EDITED
     finally:
         other.close()
