@@ -25,8 +25,8 @@ def test_upgrade_from_version_1_keeps_the_data(store_url: str) -> None:
     store = open_store(url=store_url)  # upgrades to the latest version
     try:
         with store.engines.read.connect() as conn:
-            assert current_version(conn) == SCHEMA_VERSION == 5
-            assert conn.execute(select(tables.schema_version.c.version).order_by("version")).scalars().all() == [1, 2, 3, 4, 5]
+            assert current_version(conn) == SCHEMA_VERSION == 6
+            assert conn.execute(select(tables.schema_version.c.version).order_by("version")).scalars().all() == [1, 2, 3, 4, 5, 6]
         act = store.activity("u1", "c")
         assert act is not None and act.message_count == 7
         state = store.trigger_state("t", "u1")
@@ -101,10 +101,10 @@ def test_upgrade_from_version_4_adds_task_pauses(store_url: str) -> None:
                                                 claimed_at=1.0, status="failed", attempts=3, error="boom"))
     engines.dispose()
 
-    store = open_store(url=store_url)  # upgrades to version 5
+    store = open_store(url=store_url)  # upgrades to the latest version
     try:
         with store.engines.read.connect() as conn:
-            assert current_version(conn) == 5
+            assert current_version(conn) == SCHEMA_VERSION
         assert "ix_youlab_task_actions_task" in {i["name"] for i in inspect(store.engines.read).get_indexes("youlab_task_actions")}
         [run] = store.list_runs()
         assert (run.id, run.error) == ("r1", "boom")  # version 4's rows are kept

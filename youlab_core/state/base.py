@@ -24,6 +24,7 @@ from .records import (
     OutboxStats,
     Retry,
     RunRecord,
+    Heartbeat,
     Settlement,
     TaskAction,
     TaskCursor,
@@ -283,7 +284,19 @@ class TaskControlStore(ABC):
 
     @abstractmethod
     def task_actions(self, task: str | None = None, limit: int = 50) -> list[TaskAction]:
-        """Pauses and resumes, newest first, optionally of one task."""
+        """Pauses, resumes, runs by hand and retries, newest first, optionally of one task."""
+
+    @abstractmethod
+    def record_task_action(self, task: str, course_id: str, action: str, actor: str, note: str = "") -> None:
+        """Record who ran a task by hand or retried a failed run ("run", "retry"; `note`: for whom)."""
+
+    @abstractmethod
+    def record_heartbeat(self, owner: str, kind: str = "scheduler") -> None:
+        """A scheduler's tick: its row's time becomes now (the first one also records when it started)."""
+
+    @abstractmethod
+    def heartbeats(self) -> list[Heartbeat]:
+        """Every process's last tick, newest first."""
 
 
 ROLES: tuple[type[ABC], ...] = (ActivityStore, ClaimStore, RunRecordStore, ThreadRegistry, Outbox, TaskControlStore)

@@ -68,7 +68,15 @@ def _v5(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
-MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1), (2, _v2), (3, _v3), (4, _v4), (5, _v5)]
+def _v6(conn: Connection) -> None:
+    # Each scheduler's last tick (the dashboard's Health), the runs' per-course index (its students view); task
+    # actions gain "run" and "retry" (no schema change).
+    tables.heartbeats.create(conn, checkfirst=True)
+    next(i for i in tables.runs.indexes if i.name == "ix_youlab_runs_course_user").create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1), (2, _v2), (3, _v3), (4, _v4), (5, _v5),
+                                                              (6, _v6)]
 LATEST = MIGRATIONS[-1][0]
 
 

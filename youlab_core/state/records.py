@@ -179,11 +179,21 @@ class TaskPause:
 
 @dataclass(frozen=True)
 class TaskAction:
-    """One pause or resume of a task, with who did it."""
+    """One pause, resume, run by hand or retry of a task, with who did it."""
 
     task: str
     course_id: str
-    action: str  # "pause" | "resume"
+    action: str  # "pause" | "resume" | "run" | "retry"
     actor: str
     at: datetime
     note: str
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """A scheduler process's last tick (`owner`: host:pid:id, as the scheduler names itself)."""
+
+    owner: str
+    kind: str
+    started_at: datetime
+    at: datetime

@@ -9,9 +9,11 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from .records import TaskAction, TaskPause, from_epoch
+from .records import Heartbeat, TaskAction, TaskPause, from_epoch
 from .sql_base import SqlBase
-from .tables import task_actions, task_pauses
+from .tables import heartbeats, task_actions, task_pauses
+
+HEARTBEATS_KEPT_SECONDS = 7 * 86400  # a process silent this long is gone (restarted under a new owner): forget it
 
 
 def _pause(r: Any) -> TaskPause:
@@ -58,3 +60,21 @@ class ControlStoreMixin(SqlBase):
         query = query.order_by(task_actions.c.at.desc(), task_actions.c.id.desc()).limit(limit)
         with self.engines.read.connect() as conn:
             return [_action(r) for r in conn.execute(query)]
+
+    def record_task_action(self, task: str, course_id: str, action: str, actor: str, note: str = "") -> None:
+        with self._writing() as conn:
+            conn.execute(task_actions.insert().values(task=task, course_id=course_id, action=action, actor=actor,
+                                                      at=self._now(), note=note))
+
+    def record_heartbeat(self, owner: str, kind: str = "scheduler") -> None:
+        at = self._now()
+        stmt = self._insert(heartbeats).values(owner=owner, kind=kind, started_at=at, at=at)
+        with self._writing() as conn:
+            conn.execute(stmt.on_conflict_do_update(index_elements=[heartbeats.c.owner], set_={"at": at}))
+            conn.execute(delete(heartbeats).where(heartbeats.c.at < at - HEARTBEATS_KEPT_SECONDS))
+
+    def heartbeats(self) -> list[Heartbeat]:
+        with self.engines.read.connect() as conn:
+            rows = conn.execute(select(heartbeats).order_by(heartbeats.c.at.desc(), heartbeats.c.owner))
+            return [Heartbeat(r.owner, r.kind, from_epoch(r.started_at), from_epoch(r.at))  # type: ignore[arg-type]
+                    for r in rows]

@@ -94,6 +94,8 @@ runs = Table(
     Index("ix_youlab_runs_status", "status", "claimed_at"),
     Index("ix_youlab_runs_task", "task", "claimed_at"),
     Index("ix_youlab_runs_user", "user_id", "claimed_at"),
+    # Version 6: per course, each student's runs and failures (the dashboard's students view) from the index alone.
+    Index("ix_youlab_runs_course_user", "course_id", "user_id", "status"),
 )
 
 # --- added in schema version 2 ---
@@ -170,11 +172,24 @@ task_actions = Table(
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("task", String(64), nullable=False),
     Column("course_id", String(64), nullable=False),
-    Column("action", String(16), nullable=False),  # pause | resume
+    Column("action", String(16), nullable=False),  # pause | resume | run | retry (run and retry: version 6)
     Column("actor", String(255), nullable=False),
     Column("at", Float, nullable=False),
     Column("note", Text),
     Index("ix_youlab_task_actions_task", "task", "at"),
+)
+
+# --- added in schema version 6 ---
+
+# Each scheduler's last tick (one row per process, `owner` as the scheduler names itself), for the dashboard's
+# Health section: a process that stopped ticking shows its last tick growing old.
+heartbeats = Table(
+    "youlab_heartbeats",
+    metadata,
+    Column("owner", String(255), primary_key=True),
+    Column("kind", String(32), nullable=False),  # "scheduler"
+    Column("started_at", Float, nullable=False),
+    Column("at", Float, nullable=False),
 )
 
 V1_TABLES = [activity, trigger_state, task_cursor, runs]
