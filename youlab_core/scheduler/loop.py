@@ -103,6 +103,7 @@ class Scheduler:
                 try:
                     await self.tick()
                     await self.renew_leases()
+                    await asyncio.to_thread(self.store.record_heartbeat, self.owner)  # the dashboard's last tick
                 except Exception:
                     # A database outage must not end the loop: log and try again next round.
                     log.exception("scheduler tick failed")
