@@ -5,7 +5,9 @@ Why: a state-store write commits to disk (and may be a network round trip to Pos
 must not wait for it. One worker keeps the order of a student's messages, so the after_messages check made after
 a reply always sees the count of the message before it. Messages waiting together are written in one transaction. Claimed work is started on the event loop it came from.
 The queue is bounded (Settings.activity_queue_max); when full, a message is not counted and that is logged
-(counting fails open). What is queued but not yet written is lost if the process is killed.
+(counting fails open). While the state database cannot be reached (a PostgreSQL restart or failover), the batch is
+written again with a growing pause, and what arrives meanwhile waits in the queue: the chats go on and nothing is
+lost once the database is back. What is queued but not yet written is lost if the process is killed.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 if TYPE_CHECKING:
     from ..dialectic.mirror import HonchoMirror
     from ..scheduler import Scheduler
@@ -27,6 +31,9 @@ log = logging.getLogger(__name__)
 
 BATCH_MAX = 200  # messages written in one transaction at most
 COUNTS_KEPT = 100_000  # (student, course) counts remembered; past that the memo starts again
+RETRY_FIRST_SECONDS = 0.5  # pause before writing a batch again while the database is unreachable (doubles)
+RETRY_MAX_SECONDS = 10.0
+UNREACHABLE = (OperationalError, InterfaceError)  # connection refused, reset or closed: worth waiting for
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,7 @@ class ActivityWorker:
         self.dropped = 0
         self.failures = 0
         self._markers: dict[int, threading.Event] = {}
+        self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="youlab-activity", daemon=True)
         self._thread.start()
 
@@ -101,8 +109,33 @@ class ActivityWorker:
             if stop:
                 return
 
+    def _record(self, jobs: list[Job]) -> dict[tuple[str, str], int]:
+        """Write the batch's messages; while the database is unreachable, again after a growing pause (a failure
+        used to drop the batch: every message sent during a PostgreSQL restart went uncounted)."""
+        rows = [(j.user_id, c, j.at) for j in jobs if j.role == "user" for c in j.course_ids]
+        if not rows:
+            return {}
+        delay = RETRY_FIRST_SECONDS
+        waited = 0.0
+        while True:
+            try:
+                counts = self.store.record_messages(rows)
+            except UNREACHABLE as exc:
+                if self._stopped.is_set():
+                    raise
+                if waited == 0.0:
+                    log.warning("YouLab cannot reach its state database (%s); %d message(s) wait to be counted, "
+                                "the chats go on", type(exc).__name__, len(rows))
+                self._stopped.wait(delay)
+                waited += delay
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
+                continue
+            if waited:
+                log.warning("YouLab's state database is back after about %.0f s; the waiting messages are counted", waited)
+            return counts
+
     def _handle(self, jobs: list[Job]) -> None:
-        counts = self.store.record_messages([(j.user_id, c, j.at) for j in jobs if j.role == "user" for c in j.course_ids])
+        counts = self._record(jobs)
         self._counts.update(counts)
         if len(self._counts) > COUNTS_KEPT:
             self._counts.clear()  # a cache: an unknown count only means a full check
@@ -124,4 +157,5 @@ class ActivityWorker:
                     job.loop.call_soon_threadsafe(scheduler.start, work)
 
     def stop(self) -> None:
+        self._stopped.set()  # a batch waiting for the database gives up (it is logged as not recorded)
         self._queue.put(None)
