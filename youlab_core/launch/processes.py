@@ -60,14 +60,17 @@ def openwebui_executable() -> str:
 class ManagedProcess:
     """One started child. `stop()` ends its whole process group."""
 
-    def __init__(self, name: str, popen: subprocess.Popen[bytes], log_path: Path) -> None:
+    def __init__(self, name: str, popen: subprocess.Popen[bytes], log_path: Path,
+                 stop_signal: signal.Signals = signal.SIGTERM) -> None:
         self.name = name
         self.popen = popen
         self.log_path = log_path
+        self.stop_signal = stop_signal
 
     @classmethod
     def start(
-        cls, name: str, command: Sequence[str], *, env: Mapping[str, str], log_path: Path, cwd: Path | None = None
+        cls, name: str, command: Sequence[str], *, env: Mapping[str, str], log_path: Path, cwd: Path | None = None,
+        stop_signal: signal.Signals = signal.SIGTERM,
     ) -> ManagedProcess:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as log:
@@ -80,7 +83,7 @@ class ManagedProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # own process group: Ctrl-C reaches us, and we stop the group
             )
-        return cls(name, popen, log_path)
+        return cls(name, popen, log_path, stop_signal)
 
     @property
     def pid(self) -> int:
@@ -89,10 +92,19 @@ class ManagedProcess:
     def alive(self) -> bool:
         return self.popen.poll() is None
 
-    def stop(self, grace: float = 15.0) -> None:
-        """SIGTERM to the group, SIGKILL to whatever is left after `grace` seconds. Safe to call twice."""
+    def kill(self) -> None:
+        """SIGKILL to the whole group at once, as a crash or the OOM killer would end it (tests)."""
         try:
-            os.killpg(self.popen.pid, signal.SIGTERM)
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.popen.wait(timeout=30)
+
+    def stop(self, grace: float = 15.0) -> None:
+        """`stop_signal` (SIGTERM) to the group, SIGKILL to whatever is left after `grace` seconds. Safe to call
+        twice."""
+        try:
+            os.killpg(self.popen.pid, self.stop_signal)
         except ProcessLookupError:
             pass
         try:

@@ -3,6 +3,8 @@
 Order: data dir (secret key, admin login) -> provider (or the offline demo model) -> read-only patch ->
 `open-webui serve` -> health -> admin sign-in, LLM connection, `youlab install` -> the ready line and the login ->
 wait. Ctrl-C or SIGTERM stops every process it started (each child runs in its own process group).
+With `--replicas N` (N > 1): a local PostgreSQL and Redis first, then N Open WebUI processes on them
+(replicas.py), one ready line per replica.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .datadir import DataDir
 from .env import openwebui_env
 from .processes import LaunchError, ManagedProcess, free_port, log_tail, port_is_free, wait_until_healthy
 from .provider import Provider, demo_provider, provider_from_env
+from .replicas import replica_env, replica_ports, start_replicas, start_services
 from .stack import apply_patch, default_valves, prepare, start_openwebui
 
 HOST = "127.0.0.1"
@@ -52,9 +55,15 @@ def parse_args(argv: Sequence[str] | None, environ: os._Environ[str] | dict[str,
                    help="where everything is kept (default: $YOULAB_DATA_DIR or the checkout's .data/)")
     p.add_argument("--config-dir", type=Path, default=Path(environ.get("YOULAB_CONFIG_DIR") or CHECKOUT / "config"),
                    help="course configuration (default: $YOULAB_CONFIG_DIR or the checkout's config/)")
+    p.add_argument("--replicas", type=int, default=int(environ.get("YOULAB_REPLICAS") or 1),
+                   help="Open WebUI processes on consecutive ports from --port, sharing a local PostgreSQL and Redis "
+                        "(default: $YOULAB_REPLICAS or 1: one process on SQLite, nothing else)")
     p.add_argument("--start-timeout", type=float, default=float(environ.get("YOULAB_START_TIMEOUT") or 600),
                    help="seconds to wait for Open WebUI to answer (default 600)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.replicas < 1:
+        p.error(f"--replicas must be 1 or more (got {args.replicas})")
+    return args
 
 
 def start_demo_model(data: DataDir, state: dict, environ: dict[str, str]) -> tuple[ManagedProcess, Provider]:
@@ -79,6 +88,32 @@ def watch(processes: list[ManagedProcess]) -> None:
                     f"Last lines of {process.log_path}:\n{log_tail(process.log_path)}"
                 )
         time.sleep(1.0)
+
+
+def start_replica_set(args: argparse.Namespace, data: DataDir, env: dict[str, str], state: dict,
+                      processes: list[ManagedProcess]) -> list[str]:
+    """PostgreSQL and Redis under the data directory, then `args.replicas` Open WebUI processes on them; returns
+    their URLs. Every process started is in `processes` as soon as it runs (so Ctrl-C stops it)."""
+    ports = replica_ports(args.port, args.replicas)
+    say(f"==> {args.replicas} replicas: starting PostgreSQL and Redis (data in {data.path}, 127.0.0.1 only)")
+    postgres, redis, services = start_services(data.path, state)
+    processes += [p for p in (postgres.process, redis.process) if p is not None]
+    data.save_launch_state(state)  # their ports, reused next time
+    say(f"==> PostgreSQL on {HOST}:{postgres.port} (databases openwebui, youlab), Redis on {HOST}:{redis.port}")
+
+    def announce(index: int, process: ManagedProcess) -> None:
+        say(f"==> starting Open WebUI replica {index} on {HOST}:{ports[index - 1]} (pid {process.pid}, "
+            f"log {process.log_path})" + ("; the first one alone, this takes a minute or two" if index == 1 else ""))
+
+    started = time.monotonic()
+    start_replicas(
+        ports, lambda i: replica_env(env, services, static_dir=data.path / "replicas" / str(i) / "static"),
+        data_dir=data.path, log_for=lambda i: data.log_dir / f"open-webui-{i}.log", timeout=args.start_timeout,
+        started=processes, on_start=announce,
+    )
+    say(f"==> {args.replicas} replicas answered after {time.monotonic() - started:.0f} s; installing the YouLab "
+        "bundle (once: they share the database)")
+    return [f"http://{HOST}:{port}" for port in ports]
 
 
 def run(args: argparse.Namespace, environ: dict[str, str]) -> int:
@@ -108,13 +143,17 @@ def run(args: argparse.Namespace, environ: dict[str, str]) -> int:
             say(f"warning: {warning}")
         env = openwebui_env(environ, data_dir=data.path, secret_key=secret_key, admin=admin, provider=provider,
                             config_dir=config_dir)
-        log_path = data.log_dir / "open-webui.log"
-        openwebui = start_openwebui(env=env, host=HOST, port=args.port, data_dir=data.path, log_path=log_path)
-        processes.append(openwebui)
-        say(f"==> starting Open WebUI on {HOST}:{args.port} (pid {openwebui.pid}, log {log_path}); "
-            "this takes a minute or two")
-        waited = wait_until_healthy(url, openwebui, timeout=args.start_timeout)
-        say(f"==> Open WebUI answered after {waited:.0f} s; installing the YouLab bundle")
+        if args.replicas > 1:
+            urls = start_replica_set(args, data, env, state, processes)
+        else:
+            log_path = data.log_dir / "open-webui.log"
+            openwebui = start_openwebui(env=env, host=HOST, port=args.port, data_dir=data.path, log_path=log_path)
+            processes.append(openwebui)
+            say(f"==> starting Open WebUI on {HOST}:{args.port} (pid {openwebui.pid}, log {log_path}); "
+                "this takes a minute or two")
+            waited = wait_until_healthy(url, openwebui, timeout=args.start_timeout)
+            say(f"==> Open WebUI answered after {waited:.0f} s; installing the YouLab bundle")
+            urls = [url]
         options = InstallOptions(
             config_dir=config_dir,
             valves=default_valves(config_dir, data.storage_root) + valves_from_env(environ),
@@ -129,7 +168,8 @@ def run(args: argparse.Namespace, environ: dict[str, str]) -> int:
         changes = prepared.report.changes
         say(f"==> youlab install: {len(changes)} change(s)" + "".join(f"\n    {c}" for c in changes))
         say(f"==> up in {time.monotonic() - started_at:.0f} s")
-        say(f"{READY_PREFIX}{url}")
+        for replica_url in urls:
+            say(f"{READY_PREFIX}{replica_url}")
         say(f"  email:    {admin.email}")
         if admin.generated:
             say(f"  password: {admin.password}   (generated once, kept in {data.path / 'youlab-admin.json'})")
