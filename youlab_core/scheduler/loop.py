@@ -8,9 +8,11 @@ import logging
 import os
 import random
 import socket
+import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from ..config import Course, CourseRegistry, TaskSpec
 from ..errors import NotFound
@@ -36,6 +38,9 @@ log = logging.getLogger(__name__)
 
 
 RUNS_AT_KEPT = 100_000  # remembered (task, student) last-run counts; past that the memo starts again
+SETTLE_RETRY_FIRST_SECONDS = 0.5  # pause before recording an outcome again (doubles, up to the next)
+SETTLE_RETRY_MAX_SECONDS = 5.0
+T = TypeVar("T")
 
 
 def default_owner() -> str:
@@ -202,7 +207,11 @@ class Scheduler:
         if current is not None:
             self._settling.add(current)
         try:
-            await asyncio.to_thread(self._settle, work, failures)
+            # Each step again while the database is unreachable, as long as our lease holds: giving up at once let
+            # the lease expire and the finished work run a second time (one more thread, proposals made twice).
+            now = self.clock.now()
+            settled, completions, retries = await self._while_lease_holds(work, lambda: self._settle(work, failures, now))
+            await self._while_lease_holds(work, lambda: self._record_statuses(work, failures, now, settled, completions, retries))
         except Exception:
             # The claims stay held until their lease expires; then the work is taken over and runs again.
             log.exception("task %r: could not record the outcome of %d run(s)", work.task, len(users))
@@ -210,12 +219,30 @@ class Scheduler:
             self._settling.discard(current)
         return Executed(work, outcome, failures, crashed)
 
+    async def _while_lease_holds(self, work: DueWork, step: Callable[[], T]) -> T:
+        """Run `step` in a worker thread; on a failure, again after a growing pause until our lease (renewed at
+        the last tick, not while settling) may have expired; then the failure is raised."""
+        # The lease was renewed at most one poll interval (plus jitter) before the batch started settling.
+        budget = self.settings.claim_lease_seconds - self.settings.poll_interval_seconds - self.settings.poll_jitter_seconds
+        deadline = time.monotonic() + budget
+        delay = SETTLE_RETRY_FIRST_SECONDS
+        while True:
+            try:
+                return await asyncio.to_thread(step)
+            except Exception as exc:
+                if time.monotonic() + delay >= deadline:
+                    raise
+                log.warning("task %r: recording the outcome of %d run(s) failed (%s); trying again in %.1f s",
+                            work.task, len(work.claims), type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, SETTLE_RETRY_MAX_SECONDS)
+
     def _release(self, work: DueWork) -> None:
         released = [c.run_id for c in work.claims if self.store.release_claim(work.task, c.user_id, c.token)]
         self.store.set_run_status(released, "released", error="scheduler stopped before the run finished")
 
-    def _settle(self, work: DueWork, failures: dict[str, str]) -> None:
-        now = self.clock.now()
+    def _settle(self, work: DueWork, failures: dict[str, str], now: datetime
+                ) -> tuple[set[str], list[Settlement], list[Retry]]:
         course, task = self._lookup(work.course_id, work.task)
         acts = self.store.activities(work.course_id, work.user_ids) if course is not None else {}
         completions: list[Settlement] = []
@@ -230,11 +257,15 @@ class Scheduler:
             completions.append(Settlement(claim.user_id, claim.token, claim.claimed_at, claim.due_at, claim.messages,
                                           error is not None, next_due, next_kind))
         settled = self.store.settle_claims(work.task, completions, retries)
-        by_user = {c.user_id: c for c in work.claims}
         lost = set(work.user_ids) - settled
         if lost:
             # Our lease expired and another process took the work over: its outcome is the one recorded.
             log.warning("task %r: lease lost for %d student(s); left to the process that took them", work.task, len(lost))
+        return settled, completions, retries
+
+    def _record_statuses(self, work: DueWork, failures: dict[str, str], now: datetime, settled: set[str],
+                         completions: list[Settlement], retries: list[Retry]) -> None:
+        by_user = {c.user_id: c for c in work.claims}
         self.store.set_run_status([by_user[c.user_id].run_id for c in completions if c.user_id in settled and not c.failed],
                                   "succeeded", now=now)
         for c in completions:
