@@ -35,9 +35,13 @@ def test_table_shows_problems_failures_pauses_and_students(world: World, capsys:
     assert "Task no-manual [on_idle]: PAUSED by admin@example.org since" in out and "pause note: provider outage" in out
     assert "LLMError: upstream 503" in out and "LLMError: timeout" in out
     student_rows = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith("    u")}
-    # STUDENT, LAST ACTIVITY (date, time), MESSAGES, RUNS, FAILED, PROPOSED, APPROVED, REJECTED, WAITING
-    assert student_rows["u1"][3:] == ["2", "1", "0", "3", "1", "1", "1"]
-    assert student_rows["u2"][3:] == ["1", "2", "1", "1", "0", "0", "1"]
+    # STUDENT, LAST ACTIVITY (date, time), MESSAGES, RUNS, FAILED, PROPOSED, APPROVED, REJECTED, WAITING, TIME TO DECIDE
+    assert student_rows["u1"][3:10] == ["2", "1", "0", "3", "1", "1", "1"]
+    assert student_rows["u1"][10] != "-"  # u1 decided changes: the median time it took
+    assert student_rows["u2"][3:] == ["1", "2", "1", "1", "0", "0", "1", "-"]
+    assert "A service it needs could not be reached (LLMError: upstream 503)" in out
+    assert "WILL NOT RUN: No Manual is paused by admin@example.org (provider outage)" in out
+    assert "Schedulers: none has ticked yet" in out
     assert out.splitlines()[-1] == "Outbox: honcho 0 queued, 0 dead, 0 overflowed; letta 0 queued, 0 dead, 0 overflowed"
 
 

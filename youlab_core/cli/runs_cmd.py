@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..dashboard import run_duration, run_tokens, trigger_names
-from ..state import ClaimStore, RunRecord, RunStatus, TaskCursor
+from ..dashboard import failure_reason, format_duration, run_duration, run_tokens, trigger_names
+from ..state import ClaimStore, RunRecord, RunStatus, TaskAction, TaskCursor
 
 if TYPE_CHECKING:
     from ..config import TaskSpec
@@ -35,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmd.add_argument("--decisions", action="store_true",
                      help="instead of runs: per course and task, the changes it proposed and what students decided "
                           "(pending, approved, rejected, undone, expired, superseded, stale) and the approval rate")
+    cmd.add_argument("--actions", action="store_true",
+                     help="instead of runs: who paused, resumed, ran by hand or retried each task, newest first")
     cmd.add_argument("--course", help="with --decisions: only this course")
     cmd.add_argument("--config-dir", type=Path, default=None,
                      help="course files for --triggers (default: $YOULAB_CONFIG_DIR or ./config)")
@@ -51,17 +53,6 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    whole = int(seconds)
-    if whole < 3600:
-        return f"{whole // 60}m{whole % 60:02d}s"
-    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
-
-
 def _row(run: RunRecord) -> dict[str, object]:
     return {
         "id": run.id, "task": run.task, "course": run.course_id, "user": run.user_id, "trigger": run.trigger,
@@ -69,6 +60,7 @@ def _row(run: RunRecord) -> dict[str, object]:
         "started": _iso(run.started_at), "finished": _iso(run.finished_at), "duration_seconds": run_duration(run),
         "error": run.error, "thread_chat_id": run.thread_chat_id, "diffs_proposed": run.diffs_proposed,
         "token_usage": run.token_usage, "total_tokens": run_tokens(run), "owner": run.owner,
+        "reason": failure_reason(run.error) if run.status in (RunStatus.failed, RunStatus.retrying) else None,
     }
 
 
@@ -172,6 +164,20 @@ def _print_decisions(users_root: Path, task: str | None, course: str | None, as_
     return 0
 
 
+def _print_actions(actions: list[TaskAction], as_json: bool) -> int:
+    if as_json:
+        for a in actions:
+            print(json.dumps({"task": a.task, "course": a.course_id, "action": a.action, "by": a.actor,
+                              "at": _iso(a.at), "note": a.note}, sort_keys=True))
+        return 0
+    if not actions:
+        print("nobody paused, resumed, ran or retried a task yet", file=sys.stderr)
+        return 0
+    _table(("WHEN (UTC)", "WHO", "ACTION", "TASK", "COURSE", "NOTE"),
+           [(_when(a.at), a.actor, a.action, a.task, a.course_id, a.note) for a in actions])
+    return 0
+
+
 def runs_command(args: argparse.Namespace) -> int:
     from ..settings import Settings
     from ..state import open_store
@@ -190,6 +196,8 @@ def runs_command(args: argparse.Namespace) -> int:
     try:
         if args.triggers:
             return _print_triggers(store, args.task, Path(settings.config_dir), args.json)
+        if args.actions:
+            return _print_actions(store.task_actions(args.task, limit=args.limit), args.json)
         runs = store.list_runs(status=args.status, task=args.task, user_id=args.user, limit=args.limit)
     finally:
         store.close()
@@ -207,6 +215,7 @@ def runs_command(args: argparse.Namespace) -> int:
         tokens = run_tokens(r)
         rows.append((r.id[:8], r.task, r.user_id, r.trigger, r.status, str(r.attempts), _when(r.claimed_at),
                      _when(r.finished_at), format_duration(run_duration(r)), "-" if tokens is None else str(tokens),
-                     "-" if r.diffs_proposed is None else str(r.diffs_proposed), (r.error or "").replace("\n", " ")[:80]))
+                     "-" if r.diffs_proposed is None else str(r.diffs_proposed),
+                     failure_reason(r.error)[:100] if r.error else ""))
     _table(header, rows)
     return 0

@@ -43,6 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmd.add_argument("--course", help="only this course (its id)")
     cmd.add_argument("--runs", type=int, default=5, help="latest runs shown per task (default 5)")
     cmd.add_argument("--no-students", action="store_true", help="leave out the students of each course")
+    cmd.add_argument("--task", help="only this task's runs")
+    cmd.add_argument("--status", choices=("succeeded", "failed", "retrying", "running", "claimed"),
+                     help="only runs with this status (searched in every run, not only the latest)")
     cmd.add_argument("--json", action="store_true", help="one JSON object")
     _common(cmd)
     cmd.set_defaults(handler=status_command)
@@ -92,8 +95,8 @@ def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], indent: str
 
 
 def _print_course(course: CourseStatus) -> None:
-    from .runs_cmd import approval_rate_text, format_duration
-    from ..dashboard import run_duration, run_tokens
+    from .runs_cmd import approval_rate_text
+    from ..dashboard import failure_reason, format_duration, run_duration, run_tokens
 
     teachers = ", ".join(course.teachers) or "none"
     print(f"Course {course.course_id} ({course.name}); teachers: {teachers}; teachers read memory: "
@@ -122,7 +125,7 @@ def _print_course(course: CourseStatus) -> None:
             r, tokens = line.run, run_tokens(line.run)
             rows.append((r.trigger, _when(r.started_at or r.claimed_at), format_duration(run_duration(r)), r.user_id,
                          r.status, "-" if tokens is None else str(tokens), _when(line.next_retry),
-                         (r.error or "").replace("\n", " ")[:80]))
+                         failure_reason(r.error)[:100] if line.failed else ""))
         _table(("TRIGGER", "START (UTC)", "DURATION", "STUDENT", "STATUS", "TOKENS", "NEXT RETRY", "REASON"), rows,
                indent="    ")
     if course.students is None:
@@ -132,9 +135,17 @@ def _print_course(course: CourseStatus) -> None:
         return
     print(f"  Students ({len(course.students)}):")
     _table(("STUDENT", "LAST ACTIVITY (UTC)", "MESSAGES", "RUNS", "FAILED", "PROPOSED", "APPROVED", "REJECTED",
-            "WAITING"),
+            "WAITING", "TIME TO DECIDE"),
            [(s.user_id, _when(s.last_activity), str(s.messages), str(s.runs), str(s.failed_runs), str(s.proposed),
-             str(s.approved), str(s.rejected), str(s.waiting)) for s in course.students], indent="    ")
+             str(s.approved), str(s.rejected), str(s.waiting), format_duration(s.decide_seconds))
+            for s in course.students], indent="    ")
+
+
+def _print_actions(course: CourseStatus) -> None:
+    if course.actions:
+        print("  Who did what:")
+        _table(("WHEN (UTC)", "WHO", "ACTION", "TASK", "NOTE"),
+               [(_when(a.at), a.actor, a.action, a.task, a.note) for a in course.actions], indent="    ")
 
 
 def print_status(status: Status) -> None:
@@ -144,12 +155,21 @@ def print_status(status: Status) -> None:
         print("no courses loaded", file=sys.stderr)
     for course in status.courses:
         _print_course(course)
+        for line in course.blocked:
+            print(f"  WILL NOT RUN: {line}")
+        _print_actions(course)
+    for file, at in status.health.problems_since.items():
+        print(f"Problems in {file} since {_when(at)} (when the file was last changed)")
+    if not status.health.heartbeats:
+        print("Schedulers: none has ticked yet")
+    for beat in status.health.heartbeats:
+        print(f"Scheduler {beat.owner}: last tick {_when(beat.at)}, running since {_when(beat.started_at)}")
     print("Outbox: " + "; ".join(f"{queue} {s.queued} queued, {s.dead} dead, {s.overflowed} overflowed"
                                  for queue, s in status.outbox.items()))
 
 
 def status_command(args: argparse.Namespace) -> int:
-    from ..dashboard import course_status
+    from ..dashboard import agents_problem, course_status
     from ..state import open_store
 
     if args.runs <= 0:
@@ -164,7 +184,8 @@ def status_command(args: argparse.Namespace) -> int:
     store = open_store(settings)
     try:
         status = course_status(store, registry, datetime.now(UTC), course=args.course, users_root=settings.users_root,
-                               students=not args.no_students, runs_per_task=args.runs)
+                               students=not args.no_students, runs_per_task=args.runs, status=args.status,
+                               task=args.task, agents_problem=agents_problem(settings))
     finally:
         store.close()
     if args.json:
