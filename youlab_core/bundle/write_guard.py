@@ -12,7 +12,8 @@ Chat completions sent over HTTP also lose the fields only Open WebUI itself sets
 client could switch counting, Honcho mirroring and memory off for its own message.
 
 What stays allowed on an agent thread (the student owns their chat list): renaming, moving to a folder, pinning,
-archiving, tagging, sharing, cloning, forking and deleting the whole thread, and YouLab's own review action. Every
+archiving, tagging, sharing, cloning, forking and deleting the whole thread, and YouLab's own Actions (the review's
+and the views' buttons, youlab_core/bundle/view_models.py), which check the chat and the user themselves. Every
 other request passes through untouched, at the cost of one regular-expression match.
 
 The first request of any kind also starts the bundle's background parts (scheduler, Honcho mirror), so they run
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..guard import read_only_message
-from ..install.records import REVIEW_ACTION_ID
+from .view_models import youlab_action_ids
 
 log = logging.getLogger(__name__)
 
@@ -205,8 +206,8 @@ def _target(route: WriteRoute, path: str, data: Any) -> tuple[str | None, str | 
     model = data.get("model")
     if route.why == "action":
         action = path.rstrip("/").rsplit("/", 1)[-1]
-        if action == REVIEW_ACTION_ID or action.startswith(REVIEW_ACTION_ID + "."):
-            return str(chat_id) if chat_id else None, None, True  # the review checks the thread itself
+        if action.split(".", 1)[0] in youlab_action_ids():  # the review and the views' Actions check the chat
+            return str(chat_id) if chat_id else None, None, True
     return (str(chat_id) if isinstance(chat_id, str) and chat_id else None,
             str(model) if isinstance(model, str) else None, False)
 
