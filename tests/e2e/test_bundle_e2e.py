@@ -187,7 +187,7 @@ async def test_agent_models_are_hidden_students_refused_admins_run_them(quick):
         agent = models["youlab_agents.quick-after"]
         assert agent["info"]["meta"]["hidden"] is True and agent["name"] == "Quick After"
         assert [a["id"] for a in agent["actions"]] == [f"youlab_review.{a}" for a in (
-            "approve_all", "reject_all", "review", "history", "undo", "edit", "download")]
+            "approve_all", "reject_all", "review")]  # the memory buttons are the memory view model's only
         assert all(not a["id"].startswith("youlab_review") for a in models[TUTOR].get("actions", []))  # not global
         before = demo_calls(quick)
         assert "only an administrator can run one by hand" in await refusal(say(c, "me", model="youlab_agents.quick-after"))
