@@ -12,6 +12,7 @@ import pytest
 from youlab_core.errors import PermissionDenied
 
 from youlab_core.bundle import Given, agents, bundle_for, process, settings_from_values
+from youlab_core.bundle.view_models import VIEW_MODELS
 from youlab_core.threads import MemoryChats
 from youlab_core.triggers import StaticGroupResolver
 from youlab_core.runner.report import TaskRunReport, StudentReport
@@ -19,11 +20,12 @@ from youlab_core.runner.report import TaskRunReport, StudentReport
 from .conftest import load_plugin
 
 
-def test_every_task_is_a_model_named_after_its_display_name(bundle_env):
+def test_every_task_is_a_model_named_after_its_display_name_then_each_view(bundle_env):
     _, bundle, _ = bundle_env
     assert agents.pipe_list(bundle) == [
         {"id": "progression-grader", "name": "Progression Grader"},
         {"id": "milestone-tracker", "name": "Milestone Tracker"},
+        {"id": "youlab:memory", "name": "Your memory"},
     ]
 
 
@@ -86,9 +88,11 @@ async def test_agents_that_cannot_run_say_so_plainly(tmp_path, config_dir):
     try:
         assert parts is not None and parts.runner is None and parts.scheduler is None
         found = descriptions(bundle)
-        assert found
-        for description in found.values():
-            assert "Configuration problems: The agents cannot run: llm_model: no model id set (YOULAB_LLM_MODEL)." in description
+        views = {v.model_id for v in VIEW_MODELS}
+        assert set(found) - views and views <= set(found)
+        for model_id, description in found.items():
+            problem = "Configuration problems: The agents cannot run: llm_model: no model id set (YOULAB_LLM_MODEL)."
+            assert (problem in description) is (model_id not in views)  # a view never runs: no problem to show
     finally:
         await process.deactivate(grace_seconds=1)
         if parts is not None:

@@ -13,9 +13,10 @@ import pytest
 
 from youlab_core.bundle import memory_export
 from youlab_core.bundle.filter import inject_memory
-from youlab_core.bundle.memory_actions import USE_VIEW, MemoryActionError
+from youlab_core.bundle.memory_actions import USE_VIEW, MemoryActionError, button
 from youlab_core.bundle.memory_view import refresh
 from youlab_core.bundle.review import review
+from youlab_core.bundle.review_request import ReviewError
 from youlab_core.threads.memory_view import MEMORY_TASK, memory_chat_id
 
 from .test_review import action_body, make_thread
@@ -30,7 +31,7 @@ async def approved_thread(bundle, value: str = "Strong opening."):
 
 
 def view_body(course_id: str = "college-essay", user_id: str = "stu-1", **youlab) -> dict:
-    return {"model": "youlab_agents.progression-grader", "chat_id": memory_chat_id(user_id, course_id),
+    return {"model": "youlab_agents.youlab:memory", "chat_id": memory_chat_id(user_id, course_id),
             "id": "x", "messages": [], **({"youlab": youlab} if youlab else {})}
 
 
@@ -80,7 +81,7 @@ async def test_history_says_who_when_why_and_the_value_before(bundle_env):
     _, bundle, _ = bundle_env
     _, changes, mem, course = await approved_thread(bundle)
     mem.write_field(course, "journey", "grader_notes", "My own words.", author="student:stu-1")
-    result = await review(bundle, "history", view_body(field="journey.grader_notes"), STUDENT)
+    result = await button(bundle, "history", view_body(field="journey.grader_notes"), STUDENT)
     history = result["youlab"]["history"]
     assert [h["by"] for h in history] == ["you", "Progression Grader (approved by you)"]
     assert history[1]["before"] == "" and history[1]["after"] == "Strong opening." and history[1]["question"] == "q"
@@ -94,7 +95,7 @@ async def test_undo_an_approved_change_is_a_new_commit_and_the_prompt_follows(bu
     assert "Strong opening." in await prompt_of(bundle)
     repo = git.Repo(bundle.settings.users_root / "stu-1")
     commits = len(list(repo.iter_commits()))
-    result = await review(bundle, "undo", view_body(field="journey.grader_notes", diff_id=changes[0].diff_id,
+    result = await button(bundle, "undo", view_body(field="journey.grader_notes", diff_id=changes[0].diff_id,
                                                      confirm=True, note="not true"), STUDENT)
     assert mem.read_field(course, "journey", "grader_notes") == ""
     assert mem.get_diff(changes[0].diff_id).status.value == "undone"
@@ -108,24 +109,24 @@ async def test_restore_any_earlier_value(bundle_env):
     _, _, mem, course = await approved_thread(bundle)
     mem.write_field(course, "journey", "grader_notes", "Second.", author="student:stu-1")
     mem.write_field(course, "journey", "grader_notes", "Third.", author="student:stu-1")
-    history = (await review(bundle, "history", view_body(field="journey.grader_notes"), STUDENT))["youlab"]["history"]
-    await review(bundle, "undo", view_body(field="journey.grader_notes", version=history[1]["version"] + "~",
+    history = (await button(bundle, "history", view_body(field="journey.grader_notes"), STUDENT))["youlab"]["history"]
+    await button(bundle, "undo", view_body(field="journey.grader_notes", version=history[1]["version"] + "~",
                                            confirm=True), STUDENT)
     assert mem.read_field(course, "journey", "grader_notes") == "Strong opening."
     with pytest.raises(MemoryActionError, match="not in this field's history"):
-        await review(bundle, "undo", view_body(field="journey.grader_notes", version="0" * 40, confirm=True), STUDENT)
+        await button(bundle, "undo", view_body(field="journey.grader_notes", version="0" * 40, confirm=True), STUDENT)
 
 
 async def test_edit_within_the_schema_marks_pending_stale_and_the_prompt_follows(bundle_env):
     _, bundle, _ = bundle_env
     await approved_thread(bundle)
     ref, changes, mem, course = await make_thread(bundle, "stu-1", [("journey", "grader_notes", "Agent's view")])
-    await review(bundle, "edit", view_body(field="journey.grader_notes", value="I finished my outline."), STUDENT)
+    await button(bundle, "edit", view_body(field="journey.grader_notes", value="I finished my outline."), STUDENT)
     assert mem.read_field(course, "journey", "grader_notes") == "I finished my outline."
     assert git.Repo(bundle.settings.users_root / "stu-1").head.commit.author.name == "student:stu-1"
     assert mem.get_diff(changes[0].diff_id).status.value == "stale"
     assert "I finished my outline." in await prompt_of(bundle)
-    await review(bundle, "edit", view_body(field="journey.milestones", value="- topic chosen\n- outline\n"), STUDENT)
+    await button(bundle, "edit", view_body(field="journey.milestones", value="- topic chosen\n- outline\n"), STUDENT)
     assert mem.read_field(course, "journey", "milestones") == ["topic chosen", "outline"]
 
 
@@ -141,7 +142,7 @@ async def test_edit_errors_say_what_was_wrong_and_change_nothing(bundle_env, fie
     _, _, mem, course = await approved_thread(bundle)
     head = git.Repo(bundle.settings.users_root / "stu-1").head.commit.hexsha
     with pytest.raises(MemoryActionError, match=error.replace("(", r"\(").replace(")", r"\)")):
-        await review(bundle, "edit", view_body(field=field, value=value), STUDENT)
+        await button(bundle, "edit", view_body(field=field, value=value), STUDENT)
     assert git.Repo(bundle.settings.users_root / "stu-1").head.commit.hexsha == head
 
 
@@ -159,7 +160,7 @@ async def test_download_holds_blocks_history_decisions_and_runs(bundle_env, monk
     files = SavedFiles()
     monkeypatch.setattr(memory_export, "FILES", files)
     _, changes, _, _ = await approved_thread(bundle)
-    result = await review(bundle, "download", view_body(), STUDENT)
+    result = await button(bundle, "download", view_body(), STUDENT)
     assert result["youlab"]["url"] == "/api/v1/files/file-1/content" and files.saved[0][0] == "stu-1"
     assert "/api/v1/files/file-1/content" in result["messages"][0]["content"]
     archive = zipfile.ZipFile(io.BytesIO(files.saved[0][2]))
@@ -183,23 +184,34 @@ async def test_another_student_can_neither_see_nor_act(bundle_env, monkeypatch):
                        ("edit", {"field": "journey.grader_notes", "value": "hacked"}),
                        ("undo", {"field": "journey.grader_notes", "diff_id": changes[0].diff_id, "confirm": True})]:
         with pytest.raises(MemoryActionError, match="your own memory view"):
-            await review(bundle, sub, view_body(**extra), other)
+            await button(bundle, sub, view_body(**extra), other)
     assert mem.read_field(course, "journey", "grader_notes") == "Strong opening." and not files.saved
     # A view id of their own that was never written is not a view either.
     with pytest.raises(MemoryActionError, match="your own memory view"):
-        await review(bundle, "edit", view_body(user_id="stu-2", field="journey.grader_notes", value="x"), other)
+        await button(bundle, "edit", view_body(user_id="stu-2", field="journey.grader_notes", value="x"), other)
 
 
 async def test_memory_buttons_in_a_run_thread_or_a_copy_point_to_the_view(bundle_env):
     _, bundle, _ = bundle_env
     ref, _, mem, course = await approved_thread(bundle)
     with pytest.raises(MemoryActionError, match="Your memory"):
-        await review(bundle, "edit", {**action_body(ref), "youlab": {"field": "journey.grader_notes", "value": "x"}},
+        await button(bundle, "edit", {**action_body(ref), "youlab": {"field": "journey.grader_notes", "value": "x"}},
                      STUDENT)
     copy = await bundle.backend.create_chat("stu-1", {"title": "copy"}, folder_id=None, meta={})
     with pytest.raises(MemoryActionError) as refused:
-        await review(bundle, "history", {"chat_id": copy.id, "youlab": {"field": "journey.grader_notes"}}, STUDENT)
+        await button(bundle, "history", {"chat_id": copy.id, "youlab": {"field": "journey.grader_notes"}}, STUDENT)
     assert str(refused.value) == USE_VIEW
+    assert mem.read_field(course, "journey", "grader_notes") == "Strong opening."
+
+
+async def test_each_action_has_its_own_buttons(bundle_env):
+    """The split: youlab_memory is history / undo / edit / download, youlab_review approve / reject / review."""
+    _, bundle, _ = bundle_env
+    _, _, mem, course = await approved_thread(bundle)
+    with pytest.raises(MemoryActionError, match=r"Unknown button 'approve_all' .*known: history, undo, edit, download"):
+        await button(bundle, "approve_all", view_body(confirm=True), STUDENT)
+    with pytest.raises(ReviewError, match=r"Unknown review action 'edit' \(known: approve_all, reject_all, review\)"):
+        await review(bundle, "edit", view_body(field="journey.grader_notes", value="x"), STUDENT)
     assert mem.read_field(course, "journey", "grader_notes") == "Strong opening."
 
 
@@ -207,15 +219,15 @@ async def test_forged_bodies_are_refused_by_name(bundle_env):
     _, bundle, _ = bundle_env
     await approved_thread(bundle)
     with pytest.raises(MemoryActionError, match='"chat_id"'):
-        await review(bundle, "history", {"youlab": {"field": "journey.grader_notes"}}, STUDENT)
+        await button(bundle, "history", {"youlab": {"field": "journey.grader_notes"}}, STUDENT)
     with pytest.raises(MemoryActionError, match='"youlab" must be an object'):
-        await review(bundle, "history", {**view_body(), "youlab": "journey.grader_notes"}, STUDENT)
+        await button(bundle, "history", {**view_body(), "youlab": "journey.grader_notes"}, STUDENT)
     with pytest.raises(MemoryActionError, match="confirm"):
-        await review(bundle, "undo", view_body(field="journey.grader_notes", diff_id="x"), STUDENT)
+        await button(bundle, "undo", view_body(field="journey.grader_notes", diff_id="x"), STUDENT)
     with pytest.raises(MemoryActionError, match="not one of this field's changes"):
-        await review(bundle, "undo", view_body(field="journey.blockers", diff_id="20260101-nope", confirm=True), STUDENT)
+        await button(bundle, "undo", view_body(field="journey.blockers", diff_id="20260101-nope", confirm=True), STUDENT)
     with pytest.raises(MemoryActionError, match="No browser session"):
-        await review(bundle, "edit", view_body(), STUDENT)
+        await button(bundle, "edit", view_body(), STUDENT)
 
 
 async def test_a_run_that_proposes_refreshes_the_view(bundle_env):
@@ -256,17 +268,17 @@ async def test_the_dialogs_drive_edit_and_undo(bundle_env):
         return event_call
 
     body = {"chat_id": memory_chat_id("stu-1", "college-essay"), "id": "x"}
-    await review(bundle, "edit", body, STUDENT, event_call=answering("journey.status", "completed"))
+    await button(bundle, "edit", body, STUDENT, event_call=answering("journey.status", "completed"))
     assert mem.read_field(course, "journey", "status") == "completed"
     assert asked[0]["data"]["type"] == "select" and {"label": "Your essay journey: Progress in the current module",
                                                       "value": "journey.status"} in asked[0]["data"]["options"]
     assert asked[1]["data"]["type"] == "select" and asked[1]["data"]["value"] == "not_started"
     asked.clear()
-    await review(bundle, "undo", body, STUDENT,
+    await button(bundle, "undo", body, STUDENT,
                  event_call=answering("journey.grader_notes", f"diff:{changes[0].diff_id}", "wrong"))
     assert mem.read_field(course, "journey", "grader_notes") == ""
     assert mem.get_diff(changes[0].diff_id).undo_note == "wrong"
     assert asked[1]["data"]["options"][0]["label"].startswith("Undo Progression Grader's change you approved")
     # Cancelling a dialog changes nothing and shows the view as it is.
-    result = await review(bundle, "edit", body, STUDENT, event_call=answering(False))
+    result = await button(bundle, "edit", body, STUDENT, event_call=answering(False))
     assert result["youlab"]["results"] == [] and mem.read_field(course, "journey", "status") == "completed"

@@ -322,7 +322,7 @@ MALFORMED = [
     ("review", {"chat_id": "CHAT", "youlab": {"decisions": [{"diff_id": "x", "decision": None}]}}, r"decisions\[0\].decision"),
     ("review", {"chat_id": "CHAT", "youlab": {"decisions": [{"diff_id": "x", "decision": "reject", "note": {"a": 1}}]}}, r'decisions\[0\].note" must be text'),
     ("review", {"chat_id": "CHAT", "youlab": {"decisions": [{"diff_id": "x", "decision": "reject"}, {"diff_id": "x", "decision": "approve"}]}}, "twice"),
-    ("revert", {"chat_id": "CHAT"}, r"Unknown review action 'revert' \(known: approve_all, reject_all, review, history, undo, edit, download\)"),
+    ("revert", {"chat_id": "CHAT"}, r"Unknown review action 'revert' \(known: approve_all, reject_all, review\)"),
 ]
 
 

@@ -37,6 +37,8 @@ TUTOR_SYSTEM = "college-essay coach"  # a phrase of the course's tutor system pr
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "memory-view.png"
 WAIT_S = 30.0
 READ_ONLY_BANNER = "Read-only: what your tutor knows about you. Change it with the buttons under it."
+REVIEW_BUTTONS = ("Approve all changes", "Reject all changes", "Review each change")  # youlab_review
+MEMORY_BUTTONS = ("History of a field", "Undo a change", "Edit a field", "Download my data")  # youlab_memory
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +148,9 @@ def test_the_pinned_view_opens_in_one_click(student: StudentPage, world: Student
     for key in ("journey.blockers", "grader_notes", "engagement_strategy", "youlab"):
         assert key not in text, key
     assert not student.composer_visible()
-    for name in ("Approve all changes", "History of a field", "Undo a change", "Edit a field", "Download my data"):
+    # The message's header names the view's own model, not an agent; its buttons are both Actions'.
+    assert "Your memory" in text.split("What your College Essay Coach tutor knows about you")[0]
+    for name in (*REVIEW_BUTTONS, *MEMORY_BUTTONS):
         assert student.page.locator(f"#messages-container button[aria-label='{name}']").last.is_visible(), name
     assert student.errors == []
 
@@ -275,13 +279,15 @@ def test_another_student_sees_nothing_and_cannot_act(chromium: Any, openwebui: O
             """async ([chatId, fileUrl]) => {
                 const auth = {Authorization: `Bearer ${localStorage.token}`, 'Content-Type': 'application/json'};
                 const out = {};
-                for (const [sub, youlab] of [['edit', {field: 'journey.blockers', value: 'hacked'}],
-                                             ['download', {}], ['history', {field: 'journey.blockers'}]]) {
-                    const body = {model: 'youlab_agents.progression-grader', chat_id: chatId, id: 'view',
+                for (const [action, youlab] of [['youlab_memory.edit', {field: 'journey.blockers', value: 'hacked'}],
+                                                ['youlab_memory.download', {}],
+                                                ['youlab_memory.history', {field: 'journey.blockers'}],
+                                                ['youlab_review.approve_all', {confirm: true}]]) {
+                    const body = {model: 'youlab_agents.youlab:memory', chat_id: chatId, id: 'view',
                                   messages: [], youlab};
-                    const r = await fetch(`/api/chat/actions/youlab_review.${sub}`,
+                    const r = await fetch(`/api/chat/actions/${action}`,
                                           {method: 'POST', headers: auth, body: JSON.stringify(body)});
-                    out[sub] = [r.status, await r.text()];
+                    out[action] = [r.status, await r.text()];
                 }
                 out.file = [(await fetch(fileUrl)).status, ''];
                 return out;

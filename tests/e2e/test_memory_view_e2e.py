@@ -25,7 +25,11 @@ from youlab_core.threads.memory_view import memory_chat_id
 
 pytestmark = pytest.mark.e2e
 ACTION = "/api/chat/actions/youlab_review"
+MEMORY_ACTION = "/api/chat/actions/youlab_memory"
 MODEL = "youlab_agents.quick-after"
+VIEW_MODEL = "youlab_agents.youlab:memory"
+REVIEW_BUTTONS = [f"youlab_review.{b}" for b in ("approve_all", "reject_all", "review")]
+MEMORY_BUTTONS = [f"youlab_memory.{b}" for b in ("history", "undo", "edit", "download")]
 
 
 def system_prompt(ow: OpenWebUIHandle) -> str:
@@ -45,8 +49,10 @@ async def prompt_after(ow: OpenWebUIHandle, c: Any) -> str:
 
 
 async def act(c: Any, sub: str, chat_id: str, **youlab: Any) -> dict[str, Any]:
-    body = {"model": MODEL, "chat_id": chat_id, "id": "view", "messages": [], "session_id": None, "youlab": youlab}
-    return await c.request("POST", f"{ACTION}.{sub}", json=body)
+    """A button of the view: history / undo / edit / download are youlab_memory's, the decisions youlab_review's."""
+    body = {"model": VIEW_MODEL, "chat_id": chat_id, "id": "view", "messages": [], "session_id": None, "youlab": youlab}
+    action = ACTION if sub in ("approve_all", "reject_all", "review") else MEMORY_ACTION
+    return await c.request("POST", f"{action}.{sub}", json=body)
 
 
 async def test_see_undo_edit_and_download_through_the_real_open_webui(quick: OpenWebUIHandle):
@@ -62,7 +68,13 @@ async def test_see_undo_edit_and_download_through_the_real_open_webui(quick: Ope
         view = await c.chats.get(view_id)
         assert view is not None and view["pinned"] is True, "the run wrote the pinned view"
         assert view["title"] == "Your memory \u2014 E2E Quick Course"
-        text = report_message(view)["content"]
+        message = report_message(view)
+        assert view["chat"]["models"] == [VIEW_MODEL] and message["model"] == VIEW_MODEL, "the view's own model"
+        models = {m["id"]: m for m in await c.models.available(refresh=True)}
+        assert models[VIEW_MODEL]["name"] == "Your memory" and models[VIEW_MODEL]["info"]["meta"]["hidden"] is True
+        assert sorted(a["id"] for a in models[VIEW_MODEL]["actions"]) == sorted(MEMORY_BUTTONS + REVIEW_BUTTONS)
+        assert [a["id"] for a in models[MODEL]["actions"]] == REVIEW_BUTTONS, "agent reports carry no memory buttons"
+        text = message["content"]
         assert "The essay topic the student chose" in text and "essay.topic" not in text
         assert "Quick After \u00b7 **2 waiting for you**" in text
 

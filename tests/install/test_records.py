@@ -92,3 +92,17 @@ def test_pick_base_model() -> None:
     assert pick_base_model(available, tutors, current="gone") == "gpt"
     assert pick_base_model(available, tutors, preferred="llama3") == "llama3"
     assert pick_base_model([{"id": "youlab_x"}], tutors) is None
+
+
+def test_view_form_is_hidden_readable_and_lists_the_view_actions() -> None:
+    from youlab_core.bundle.view_models import VIEW_MODELS
+    from youlab_core.install.records import view_model_form
+
+    view = VIEW_MODELS[0]
+    form = view_model_form(view)
+    assert form["id"] == "youlab_agents.youlab:memory" and form["name"] == "Your memory"
+    assert form["meta"]["hidden"] is True and form["meta"]["actionIds"] == ["youlab_memory", "youlab_review"]
+    assert form["meta"]["youlab"] == {"view": "youlab:memory", "role": "view"} and form["base_model_id"] is None
+    assert form["access_grants"] == [PUBLIC_READ]
+    assert view_model_form(view, action_ids=["youlab_review"], access="private") | {"meta": None} == \
+        form | {"meta": None, "access_grants": []}

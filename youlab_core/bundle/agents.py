@@ -1,6 +1,7 @@
 """The hidden agent models (plugins/youlab_agents.py is the thin shell).
 
-Every configured task is a model `youlab_agents.<task>`. Each gets a model record with the same id so Open WebUI
+Every configured task is a model `youlab_agents.<task>`, and every view (view_models.py: the memory view) a model
+`youlab_agents.<suffix>` that is never run. Each gets a model record with the same id so Open WebUI
 hides it from model lists (`meta.hidden`), shows its name on the student's threads (a read grant to everyone:
 without one a student's UI cannot resolve the model), and puts the review buttons under its messages
 (`meta.actionIds`). Hidden is not a permission: the pipe itself refuses everyone but admins.
@@ -20,6 +21,7 @@ from ..install.records import REVIEW_ACTION_ID
 from ..manual import manual_run
 from ..openwebui import internals as owui
 from .context import Bundle
+from .view_models import VIEW_MODELS, find_view
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +32,15 @@ _ensured: dict[str, str] = {}  # model id -> digest of the record we last made s
 
 def pipe_list(bundle: Bundle) -> list[dict[str, str]]:
     bundle.reload_config()
-    return [{"id": task.name, "name": task.title} for _, task in bundle.courses.tasks()]
+    return ([{"id": task.name, "name": task.title} for _, task in bundle.courses.tasks()]
+            + [{"id": view.suffix, "name": view.name} for view in VIEW_MODELS])
 
 
 def desired_records(bundle: Bundle) -> list[dict[str, Any]]:
     """The same forms `youlab install` writes (youlab_core.install.records). Each agent's description also names
     the problems of its own course's file and whether the agents can run (Bundle.config_problems: no server path
     and no exception text, as students can read these records); the server log has the full detail."""
-    from ..install.records import agent_model_form
+    from ..install.records import agent_model_form, view_model_form
 
     bundle.reload_config()
     records = []
@@ -48,7 +51,7 @@ def desired_records(bundle: Bundle) -> list[dict[str, Any]]:
             notes = [form["meta"].get("description") or "", "Configuration problems: " + "; ".join(problems)]
             form["meta"]["description"] = "\n\n".join(n for n in notes if n)
         records.append(form)
-    return records
+    return records + [view_model_form(view) for view in VIEW_MODELS]
 
 
 async def ensure_model_records(bundle: Bundle) -> int:
@@ -151,7 +154,10 @@ def task_answer(task_kind: str, title: str) -> str:
 
 async def run_by_hand(bundle: Bundle, task_name: str, user: dict[str, Any], text: str, emit: Emit) -> str:
     """An admin's manual run. Raises a UserFacingError (PermissionDenied for anyone else, ManualRunRefused for a
-    task with `manual = false`): the plugin shows its text as the refusal."""
+    task with `manual = false`): the plugin shows its text as the refusal. A view model never runs: it says so."""
+    view = find_view(task_name)
+    if view is not None:
+        return view.not_run
     if (user or {}).get("role") != "admin":
         raise PermissionDenied(
             "Background agents run on their own; only an administrator can run one by hand. "

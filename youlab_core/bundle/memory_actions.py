@@ -1,4 +1,5 @@
-"""The memory view's buttons: sub-actions of the `youlab_review` Action (docs/memory-view.md).
+"""The memory view's buttons (docs/memory-view.md): the `youlab_memory` Action's (plugins/youlab_memory.py; `button`
+below) and, on the view, the `youlab_review` Action's decisions (review.py hands those to `act`).
 
   history   pick a field: every change of it with who, when, why and the value before, shown on top of the view;
   undo      pick a field, then undo the agent's approved change or restore any earlier value (a new commit);
@@ -284,3 +285,21 @@ async def act(bundle: Bundle, sub: str, body: Any, user: dict[str, Any], *, even
         except Exception:
             log.debug("notification not delivered", exc_info=True)
     return {"messages": [{"id": message_id, "content": content}], "youlab": {"results": results, **data}}
+
+
+async def button(bundle: Bundle, sub: str, body: Any, user: dict[str, Any], *, event_call: EventCall = None,
+                 event_emitter: Callable[[dict[str, Any]], Awaitable[Any]] | None = None) -> dict[str, Any]:
+    """The `youlab_memory` Action: history, undo, edit or download. Raises `UserFacingError` only: a refusal or a
+    wrong input in its own words, or the review's SAVE_FAILED sentence (the detail goes to the log)."""
+    from .review import SAVE_FAILED
+
+    if sub not in MEMORY_SUB_ACTIONS:
+        raise MemoryActionError(f"Unknown button {sub!r} of \u201cYour memory\u201d (known: {', '.join(MEMORY_SUB_ACTIONS)}).")
+    try:
+        return await act(bundle, sub, body, user, event_call=event_call, event_emitter=event_emitter)
+    except UserFacingError:
+        raise
+    except Exception as exc:
+        chat_id = body.get("chat_id") if isinstance(body, dict) else None
+        log.exception("memory button %r of chat %r by user %s failed", sub, chat_id, (user or {}).get("id"))
+        raise MemoryActionError(SAVE_FAILED) from exc

@@ -147,7 +147,7 @@ async def refresh(bundle: Bundle, user_id: str, course: Course, extra: tuple[str
     action shows on top (a field's history, a download link). Returns (chat id, message id, content)."""
     data = await gather(bundle, user_id, course, extra)
     chat_id = memory_chat_id(user_id, course.id)
-    model = view_model(course.tasks[0].name if course.tasks else None)
+    model = view_model()
     existing = await bundle.backend.get_chat(chat_id)
     if existing is None or existing.user_id != user_id:
         message_id = f"memory-{chat_id}"
@@ -170,7 +170,8 @@ async def refresh(bundle: Bundle, user_id: str, course: Course, extra: tuple[str
     old = (existing.chat.get("history") or {}).get("messages", {}).get(message_id)
     if isinstance(old, dict):  # keep Open WebUI's own keys of the message (its timestamp, its place in the tree)
         message = {**old, **{k: message[k] for k in ("content", "model", "modelName", "role", "done")}}
-    await bundle.backend.update_chat_json(chat_id, {"history": {"messages": {message_id: message}},
+    # "models" too: a view written before it had its own model named the course's first agent
+    await bundle.backend.update_chat_json(chat_id, {"history": {"messages": {message_id: message}}, "models": [model],
                                                     "messages": [message], REPORT_KEY: fresh[REPORT_KEY]})
     return chat_id, message_id, message["content"]
 

@@ -4,8 +4,8 @@ Buttons under an agent's report (sub-actions of the `youlab_review` Action):
   approve_all  confirm, optional note, approve every pending change of the report;
   reject_all   the same, rejecting;
   review       one dialog per pending change: approve / reject / decide later, then an optional note.
-On the student's memory view the same buttons decide the course's pending changes, and history / undo / edit /
-download act on the memory itself (memory_actions.py).
+On the student's memory view the same buttons decide the course's pending changes (memory_actions.py); history /
+undo / edit / download are the view's own Action, `youlab_memory` (plugins/youlab_memory.py).
 In the browser the questions are Open WebUI's event-call dialogs. API callers have no browser session (the dialog
 call answers with an error), so they state their decision in the body: `"youlab": {"confirm": true, "note": "..."}`
 or `"youlab": {"decisions": [{"diff_id": "...", "decision": "approve" | "reject", "note": "..."}]}`
@@ -39,7 +39,6 @@ from ..threads.report import Change, ThreadReport, plain_problem, render_diff, r
 from ..threads.memory_view import MEMORY_TASK
 from . import memory_actions
 from .context import Bundle
-from .memory_actions import MEMORY_SUB_ACTIONS
 from .memory_view import refresh_quietly
 from .review_request import PAST, SUB_ACTIONS, Decision, ReviewError, ReviewRequest, checked_note, parse_request
 
@@ -56,7 +55,7 @@ NOT_YOURS = "You can only review changes an agent proposed for you, in your own 
 COPY = "This is a copy of an agent report; decide its changes in the agent's own thread."
 NO_REPORT = "This chat holds no agent report to review."
 UNAVAILABLE = "Reviews are not available right now; try again in a few minutes."
-BUTTONS = (*SUB_ACTIONS, *MEMORY_SUB_ACTIONS)  # every button of the Action, in plugins/youlab_review.py's order
+BUTTONS = SUB_ACTIONS  # every button of the Action, in plugins/youlab_review.py's order
 
 
 @dataclass(frozen=True)
@@ -311,11 +310,11 @@ async def _review(
     bundle: Bundle, sub: str, body: dict[str, Any], user: dict[str, Any], *, event_call: EventCall,
     event_emitter: Callable[[dict[str, Any]], Awaitable[Any]] | None,
 ) -> dict[str, Any] | None:
-    if sub not in BUTTONS:  # named here, not in review_request: the memory buttons are buttons of this Action too
+    if sub not in BUTTONS:
         raise ReviewError(f"Unknown review action {sub!r} (known: {', '.join(BUTTONS)}).")
     limit = bundle.settings.review_note_max_chars
     user_id = str((user if isinstance(user, dict) else {}).get("id") or "")
-    if sub in MEMORY_SUB_ACTIONS or await _is_memory_view(bundle, body, user_id):
+    if await _is_memory_view(bundle, body, user_id):
         return await memory_actions.act(bundle, sub, body, user, event_call=event_call, event_emitter=event_emitter)
     req = parse_request(sub, body, limit)
     thread = await _thread(bundle, req, user_id)

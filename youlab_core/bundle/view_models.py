@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..install.records import REVIEW_ACTION_ID  # approve / reject / review each: agent reports and the view
+from ..threads.memory_view import MEMORY_TASK, VIEW_AGENT
 from ..threads.model import agent_model_id, task_of_model
 
 MEMORY_ACTION_ID = "youlab_memory"  # history / undo / edit / download: the memory view only
@@ -47,8 +48,8 @@ class ViewModel:
 
 VIEW_MODELS: tuple[ViewModel, ...] = (
     ViewModel(
-        suffix="youlab:memory",
-        name="Your memory",
+        suffix=MEMORY_TASK,  # "youlab:memory"
+        name=VIEW_AGENT,  # "Your memory"
         description="What the tutor knows about you in a course: see each field's history, undo, edit and "
                     "download your data, and decide the changes waiting for you.",
         action_ids=(MEMORY_ACTION_ID, REVIEW_ACTION_ID),

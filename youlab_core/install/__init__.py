@@ -2,7 +2,7 @@
 
 from .installer import InstallOptions, InstallReport, install, load_courses
 from .plugins import PLUGIN_IDS, PluginError, PluginFile, default_plugins_dir, load_plugins, parse_front_matter
-from .records import PUBLIC_READ, agent_model_form, pick_base_model, tutor_model_form
+from .records import PUBLIC_READ, agent_model_form, pick_base_model, tutor_model_form, view_model_form
 from .valves import ValveError, ValveSetting, parse_valve_args, valves_from_env
 
 __all__ = [
@@ -24,4 +24,5 @@ __all__ = [
     "pick_base_model",
     "tutor_model_form",
     "valves_from_env",
+    "view_model_form",
 ]

@@ -1,7 +1,8 @@
 """`install()`: bring Open WebUI in line with this checkout's plugins and courses, changing only what differs.
 
 Steps, each a no-op when the server already matches: create or update each plugin function (content, name,
-description), activate it, make filters global, set valves, then write the tutor and agent model records.
+description), activate it, make filters global, set valves, then write the tutor, agent and view model records
+(an agent record that listed other Actions is set back to the review's alone).
 A second run reports no changes. `/api/v1/functions/sync` is never called (it deletes other functions).
 """
 
@@ -115,7 +116,19 @@ async def install(client: OpenWebUIClient, options: InstallOptions) -> InstallRe
         for task in course.tasks:
             desired = records.agent_model_form(course, task, action_ids=action_ids, access=options.agent_access)
             await _ensure_record(client, desired, records_by_id.get(task.model_id), report, exact_grants=True)
+    await _ensure_views(client, installed, records_by_id, options, report)
     return report
+
+
+async def _ensure_views(client: OpenWebUIClient, installed: dict[str, Any], records_by_id: dict[str, dict[str, Any]],
+                        options: InstallOptions, report: InstallReport) -> None:
+    """One hidden record per view model (not per course), listing the view's Actions that are installed."""
+    from ..bundle.view_models import VIEW_MODELS  # here: the bundle package imports this one's records
+
+    for view in VIEW_MODELS:
+        desired = records.view_model_form(view, action_ids=[a for a in view.action_ids if a in installed],
+                                          access=options.agent_access)
+        await _ensure_record(client, desired, records_by_id.get(view.model_id), report, exact_grants=True)
 
 
 async def _ensure_function(

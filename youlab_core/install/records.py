@@ -1,4 +1,5 @@
-"""Open WebUI model records the bundle needs: each course's tutor models and each task's hidden agent model.
+"""Open WebUI model records the bundle needs: each course's tutor models, each task's hidden agent model and each
+view's hidden model (youlab_core/bundle/view_models.py).
 
 Both the installer and the agents Pipe build records here, so they always agree on their shape.
 An update keeps what an admin added (a profile image, extra params, other meta keys) and sets only our keys.
@@ -53,6 +54,25 @@ def agent_model_form(
             "description": task.description,
             "actionIds": list(action_ids),
             "youlab": {"course": course.id, "task": task.name, "role": "agent"},
+        },
+        "params": {},
+        "access_grants": [dict(PUBLIC_READ)] if access == "public" else [],
+        "is_active": True,
+    }
+
+
+def view_model_form(view: Any, *, action_ids: Iterable[str] | None = None, access: AgentAccess = "public") -> dict[str, Any]:
+    """The hidden record of a view model (`youlab_agents.<suffix>`, a `ViewModel`): like an agent's, without a
+    course. `action_ids`: the Actions to list (default: all the view names; the installer passes those installed)."""
+    return {
+        "id": view.model_id,
+        "name": view.name,
+        "base_model_id": None,
+        "meta": {
+            "hidden": True,
+            "description": view.description,
+            "actionIds": list(view.action_ids if action_ids is None else action_ids),
+            "youlab": {"view": view.suffix, "role": "view"},
         },
         "params": {},
         "access_grants": [dict(PUBLIC_READ)] if access == "public" else [],

@@ -157,10 +157,10 @@ def view_meta(data: MemoryViewData) -> dict[str, Any]:
                        "course": data.course_id}}
 
 
-def view_model(first_task: str | None) -> str:
-    """The message's model: the course's first agent model, because Open WebUI shows an Action's buttons under the
-    messages of the models whose record lists it, and only the agent models list `youlab_review`."""
-    return agent_model_id(first_task) if first_task else "youlab_agents.memory"
+def view_model() -> str:
+    """The message's model: the view's own hidden model (youlab_core/bundle/view_models.py), whose record lists the
+    view's buttons, so its header says "Your memory" and no agent report carries these buttons."""
+    return agent_model_id(MEMORY_TASK)
 
 
 def view_chat_json(data: MemoryViewData, *, model: str, message_id: str, now: float | None = None) -> dict[str, Any]:
