@@ -24,13 +24,13 @@ if TYPE_CHECKING:
 _worker_store: Any = None
 
 
-def _propose_many_in_worker(users_root: str, expiry_days: int, user_id: str, course: Any, proposals: list[Any],
-                            agent: str, run_id: str) -> list[Any]:
+def _propose_many_in_worker(users_root: str, expiry_days: int, sync: bool, user_id: str, course: Any,
+                            proposals: list[Any], agent: str, run_id: str) -> list[Any]:
     from ..memory import MemoryStore
 
     global _worker_store
-    if _worker_store is None or Path(_worker_store.users_root) != Path(users_root):
-        _worker_store = MemoryStore(Path(users_root), expiry_days=expiry_days)
+    if _worker_store is None or Path(_worker_store.users_root) != Path(users_root) or _worker_store.sync != sync:
+        _worker_store = MemoryStore(Path(users_root), expiry_days=expiry_days, sync=sync)
     return _worker_store.student(user_id).propose_many(course, proposals, agent=agent, run_id=run_id)
 
 
@@ -62,7 +62,8 @@ class ProposalWrites:
             if self._pool is None:
                 # spawn: a clean interpreter (forking a process with running threads and an event loop is unsafe)
                 self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"))
-            return self._pool, partial(_propose_many_in_worker, str(self.memory_store.users_root), self.memory_store.expiry_days,
+            store = self.memory_store  # the worker's store must sync (or not) exactly as the runner's does
+            return self._pool, partial(_propose_many_in_worker, str(store.users_root), store.expiry_days, store.sync,
                                        memory.user_id, course, proposals, agent, run_id)
         return self.threads, partial(memory.propose_many, course, proposals, agent=agent, run_id=run_id)
 
