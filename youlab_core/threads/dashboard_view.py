@@ -22,8 +22,8 @@ from ..state import TaskAction
 from .model import AGENT_TYPE, META_KEY, REPORT_KEY, agent_model_id
 
 DASHBOARD_TASK = "youlab:dashboard"  # the registry's task for a dashboard chat (and its view model's suffix)
-VIEW_KIND = "course_dashboard"  # chat.meta.youlab.kind
-VIEW_AGENT = "Course dashboard"  # the view model's name: the message header, the read-only refusal
+DASHBOARD_KIND = "course_dashboard"  # chat.meta.youlab.kind
+DASHBOARD_AGENT = "Course dashboard"  # the view model's name: the message header, the read-only refusal
 STUDENTS_SHOWN = 50  # in the dashboard itself; "Students of a course" pages through the rest
 STALE_TICK = timedelta(minutes=5)  # a scheduler silent this long is marked
 
@@ -110,7 +110,7 @@ def _run_row(line: RunLine, data: DashboardData) -> tuple[str, ...]:
     if line.failed:
         reason = _md(failure_reason(r.error))
         if line.next_retry is not None:
-            reason += f"; next try {when(line.next_retry, data.now)}"
+            reason += f"; next try {when(line.next_retry)}"
     return (when(r.started_at or r.claimed_at), _md(r.trigger.replace("_", " ")), who(r.user_id, data.names),
             format_duration(run_duration(r)), _STATUS_WORDS.get(r.status, r.status),
             "-" if tokens is None else f"{tokens:,}", reason)
@@ -131,7 +131,7 @@ def render_runs(data: DashboardData) -> list[str]:
             badges.append("\u26a0\ufe0f **failing**")
         if task.paused is not None:
             badges.append(f"\u23f8\ufe0f **paused** by {_md(task.paused.paused_by)} since "
-                          f"{when(task.paused.paused_at, data.now)}")
+                          f"{when(task.paused.paused_at)}")
         out += [f"#### {_md(task.title)}" + (" \u00b7 " + " \u00b7 ".join(badges) if badges else ""), ""]
         triggers = ", ".join(t.replace("_", " ") for t in task.triggers) or "none"
         out += [f"Triggers: {triggers}. Waiting: {task.due} due now, {task.later} later, {task.claimed} running."
@@ -160,7 +160,7 @@ def render_health(data: DashboardData) -> list[str]:
         rows = []
         for beat in h.heartbeats:
             late = " \u26a0\ufe0f silent" if data.now - beat.at > STALE_TICK else ""
-            rows.append((_md(beat.owner), when(beat.at, data.now) + late, when(beat.started_at)))
+            rows.append((_md(beat.owner), when(beat.at) + late, when(beat.started_at)))
         out += _table(("Process", "Last tick (UTC)", "Running since (UTC)"), rows)
     else:
         out += ["\u26a0\ufe0f No scheduler has ticked yet: nothing runs on its own.", ""]
@@ -234,7 +234,7 @@ def render_dashboard(data: DashboardData) -> str:
 
 
 def view_meta(data: DashboardData) -> dict[str, Any]:
-    return {META_KEY: {"type": AGENT_TYPE, "kind": VIEW_KIND, "task": DASHBOARD_TASK, "agent": VIEW_AGENT,
+    return {META_KEY: {"type": AGENT_TYPE, "kind": DASHBOARD_KIND, "task": DASHBOARD_TASK, "agent": DASHBOARD_AGENT,
                        "course": data.course.course_id}}
 
 
@@ -242,9 +242,9 @@ def view_chat_json(data: DashboardData, *, message_id: str, now: float | None = 
     ts = int(now if now is not None else time.time())
     model = view_model()
     message: dict[str, Any] = {"id": message_id, "parentId": None, "childrenIds": [], "role": "assistant",
-                               "content": render_dashboard(data), "model": model, "modelName": VIEW_AGENT,
+                               "content": render_dashboard(data), "model": model, "modelName": DASHBOARD_AGENT,
                                "modelIdx": 0, "timestamp": ts, "done": True}
     return {"title": view_title(data.course.name), "models": [model], "params": {},
             "history": {"currentId": message_id, "messages": {message_id: message}}, "messages": [message],
             "tags": [], "files": [], "timestamp": ts * 1000,
-            REPORT_KEY: {**data.to_dict(), "kind": VIEW_KIND, "message_id": message_id}}
+            REPORT_KEY: {**data.to_dict(), "kind": DASHBOARD_KIND, "message_id": message_id}}
