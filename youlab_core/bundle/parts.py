@@ -31,7 +31,9 @@ from ..settings import Settings
 from ..state import StateStore, open_store
 from ..threads import ThreadWriter
 from ..threads.runner_writer import RunnerThreadWriter
+from ..threads.openwebui import OpenWebUIChats
 from .activity import ActivityWorker
+from .dashboard_view import DashboardRefresher, DashboardSources
 from .memory_view import ViewRefresher
 
 if TYPE_CHECKING:
@@ -59,6 +61,7 @@ class BundleParts:
     activity: ActivityWorker
     problem: str = ""  # which setting keeps the agents from running (shown on the agent models), "" when none
     upkeep: Upkeep | None = None  # packs students' repositories now and then (memory/upkeep.py)
+    dashboards: DashboardRefresher | None = None  # keeps admins' and teachers' course dashboards current
 
     def start(self) -> asyncio.Task[None] | None:
         """Start the loops on the running event loop; returns the scheduler's loop task."""
@@ -66,6 +69,8 @@ class BundleParts:
             self.mirror.start()
         if self.upkeep is not None:
             self.upkeep.start()
+        if self.dashboards is not None:
+            self.dashboards.start()
         if self.scheduler is None:
             return None
         return asyncio.get_running_loop().create_task(self.scheduler.run_forever(), name="youlab-scheduler")
@@ -76,6 +81,8 @@ class BundleParts:
         if self.scheduler is not None:
             await self.scheduler.stop(grace_seconds)
         self.activity.stop()
+        if self.dashboards is not None:
+            await self.dashboards.stop()
         if self.upkeep is not None:
             await self.upkeep.stop()
         if self.mirror is not None:
@@ -112,7 +119,11 @@ async def build_parts(settings: Settings, courses: CourseRegistry, memory: Memor
         resolver = OpenWebUIGroups()
     scheduler = Scheduler(state, courses, handler, settings, group_resolver=resolver) if handler else None
     activity = ActivityWorker(state, mirror, scheduler, settings.activity_queue_max)
-    return BundleParts(state, mirror, runner, scheduler, activity, problem, upkeep=Upkeep(memory, settings))
+    dashboards = None
+    if isinstance(writer.backend, OpenWebUIChats):  # inside Open WebUI: its users, groups and chats
+        dashboards = DashboardRefresher(DashboardSources(state, courses, writer.backend, settings, memory, problem))
+    return BundleParts(state, mirror, runner, scheduler, activity, problem, upkeep=Upkeep(memory, settings),
+                       dashboards=dashboards)
 
 
 def _runner(settings: Settings, courses: CourseRegistry, memory: MemoryStore, state: StateStore,
