@@ -145,14 +145,19 @@ async def _measure(students: int, baseline_students: int, memory_students: int) 
         warm = [f"w{i:05d}" for i in range(students)]
         side = max(CONCURRENCY * 2, students // 4)  # the comparison rows use fewer students (each has its own ideal)
         warm_t = [f"t{i:05d}" for i in range(side)]
+        unsynced = [f"u{i:05d}" for i in range(side)]
         cold = [f"c{i:05d}" for i in range(side)]
         base = [f"b{i:05d}" for i in range(baseline_students)]
         mem_users = [f"m{i:05d}" for i in range(memory_students)]
-        seed_time = await _seed(state, settings, warm + warm_t + cold + base + mem_users)
-        await asyncio.to_thread(_precreate, memory, registry, warm + warm_t + base + mem_users)
+        seed_time = await _seed(state, settings, warm + warm_t + unsynced + cold + base + mem_users)
+        await asyncio.to_thread(_precreate, memory, registry, warm + warm_t + unsynced + base + mem_users)
+        # The same writes without the fsyncs of docs/memory.md's power-cut guarantee: the runner's figure before it.
+        memory_unsynced = MemoryStore.from_settings(settings.model_copy(update={"memory_fsync": False}),
+                                                    courses=registry)
 
         concurrent = await _timed_run(_runner(settings, registry, state, memory, CONCURRENCY), warm)
         threads_only = await _timed_run(_runner(settings, registry, state, memory, CONCURRENCY, 0), warm_t)
+        no_fsync = await _timed_run(_runner(settings, registry, state, memory_unsynced, CONCURRENCY), unsynced)
         first_run = await _timed_run(_runner(settings, registry, state, memory, CONCURRENCY), cold)
         per_student = await _timed_run(_runner(settings, registry, state, memory, 1), base) / baseline_students
 
@@ -179,13 +184,16 @@ async def _measure(students: int, baseline_students: int, memory_students: int) 
         Row("runner", f"same with memory writes in this process's threads ({len(warm_t)} students)",
             f"{threads_only:.1f} s ({threads_only / _ideal(len(warm_t)):.2f}x ideal)",
             f"ideal {_ideal(len(warm_t)):.1f} s", f"headline uses runner_write_processes={WRITE_PROCESSES}"),
+        Row("runner", f"same without fsync ({len(unsynced)} students, YOULAB_MEMORY_FSYNC=false)",
+            f"{no_fsync:.1f} s ({no_fsync / _ideal(len(unsynced)):.2f}x ideal)", f"ideal {_ideal(len(unsynced)):.1f} s",
+            "the power-cut guarantee's price (docs/memory.md): compare with the headline"),
         Row("runner", f"same, every student's first run, repo created ({len(cold)} students)",
             f"{first_run:.1f} s ({first_run / _ideal(len(cold)):.2f}x ideal)", f"ideal {_ideal(len(cold)):.1f} s",
             "creating a git repo per student costs about as much as the run's commit"),
         Row("runner", "memory per student in flight (tracemalloc peak / in flight)",
             f"{peak / in_flight / 1024:.0f} KiB", f"peak {peak / 1024 / 1024:.1f} MiB for {in_flight} in flight",
             f"separate run of {memory_students} students"),
-        Row("runner", f"Honcho mirror: {len(warm + warm_t + cold + base + mem_users)} messages seeded",
+        Row("runner", f"Honcho mirror: {len(warm + warm_t + unsynced + cold + base + mem_users)} messages seeded",
             f"{seed_time:.1f} s", "", "batches <= 100 per session; 1 session per student here"),
     ]
 
