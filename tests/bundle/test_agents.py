@@ -26,6 +26,7 @@ def test_every_task_is_a_model_named_after_its_display_name_then_each_view(bundl
         {"id": "progression-grader", "name": "Progression Grader"},
         {"id": "milestone-tracker", "name": "Milestone Tracker"},
         {"id": "youlab:memory", "name": "Your memory"},
+        {"id": "youlab:dashboard", "name": "Course dashboard"},
     ]
 
 

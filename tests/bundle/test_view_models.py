@@ -39,7 +39,7 @@ def test_a_view_can_never_be_a_course_task_and_is_found_by_suffix_or_model() -> 
         assert view.name and view.description and view.action_ids
     assert find_view("progression-grader") is None and find_view(None) is None
     assert find_view(MEMORY_TASK) is not None
-    assert set(youlab_action_ids()) == {REVIEW_ACTION_ID, MEMORY_ACTION_ID}
+    assert set(youlab_action_ids()) == {REVIEW_ACTION_ID, MEMORY_ACTION_ID, "youlab_dashboard"}  # + the dashboard's
 
 
 def test_the_pipe_lists_each_view_and_writes_its_record(bundle_env) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..install.records import REVIEW_ACTION_ID  # approve / reject / review each: agent reports and the view
+from ..threads.dashboard_view import DASHBOARD_ACTION_ID, DASHBOARD_AGENT, DASHBOARD_TASK
 from ..threads.memory_view import MEMORY_TASK, VIEW_AGENT
 from ..threads.model import agent_model_id, task_of_model
 
@@ -53,6 +54,13 @@ VIEW_MODELS: tuple[ViewModel, ...] = (
         description="What the tutor knows about you in a course: see each field's history, undo, edit and "
                     "download your data, and decide the changes waiting for you.",
         action_ids=(MEMORY_ACTION_ID, REVIEW_ACTION_ID),
+    ),
+    ViewModel(
+        suffix=DASHBOARD_TASK,  # "youlab:dashboard": admins' and teachers' course dashboards (docs/dashboard.md)
+        name=DASHBOARD_AGENT,  # "Course dashboard"
+        description="For administrators and a course's teachers: its runs, health and students; run a task by "
+                    "hand, retry a failed run, pause and resume a task.",
+        action_ids=(DASHBOARD_ACTION_ID,),
     ),
 )
 

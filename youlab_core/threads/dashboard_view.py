@@ -24,6 +24,7 @@ from .model import AGENT_TYPE, META_KEY, REPORT_KEY, agent_model_id
 DASHBOARD_TASK = "youlab:dashboard"  # the registry's task for a dashboard chat (and its view model's suffix)
 DASHBOARD_KIND = "course_dashboard"  # chat.meta.youlab.kind
 DASHBOARD_AGENT = "Course dashboard"  # the view model's name: the message header, the read-only refusal
+DASHBOARD_ACTION_ID = "youlab_dashboard"  # its buttons (plugins/youlab_dashboard.py)
 STUDENTS_SHOWN = 50  # in the dashboard itself; "Students of a course" pages through the rest
 STALE_TICK = timedelta(minutes=5)  # a scheduler silent this long is marked
 
