@@ -14,7 +14,7 @@ from ..errors import YoulabError
 from ..openwebui.internals import stored_plugin_content
 
 # Function ids in install order: the Actions first, so the agent and view model records can name them in actionIds.
-PLUGIN_IDS = ("youlab_review", "youlab_memory", "youlab_agents", "youlab_filter")
+PLUGIN_IDS = ("youlab_review", "youlab_memory", "youlab_dashboard", "youlab_agents", "youlab_filter")
 
 _LINE = re.compile(r"^\s*([A-Za-z_]+):\s*(.*?)\s*$")
 
