@@ -1,11 +1,13 @@
 """What the patch writes into Open WebUI's static folder: two asset files, and a block appended to loader.js that
-loads them. The block is appended (not a replacement) so a loader.js that Open WebUI or an admin ships keeps
-working; the block is delimited so it can be recognised, and removed exactly."""
+loads them (block.py: appended, so a loader.js that Open WebUI or an admin ships keeps working; delimited, so it can
+be recognised and removed exactly)."""
 
 from __future__ import annotations
 
 import hashlib
 from importlib import resources
+
+from .block import AppendedBlock
 
 PATCH_ID = "youlab-readonly-threads"
 LOADER = "loader.js"
@@ -15,8 +17,8 @@ ASSETS = (SCRIPT, STYLESHEET)
 # Every file the patch may write, in the order it writes them (assets before the loader that references them).
 FILES = (*ASSETS, LOADER)
 
-BLOCK_BEGIN = b"\n/* " + PATCH_ID.encode() + b": begin"
-BLOCK_END = b"/* " + PATCH_ID.encode() + b": end */\n"
+BLOCK = AppendedBlock(PATCH_ID, LOADER, b"/* ", b" */")
+BLOCK_BEGIN = BLOCK.begin
 
 
 def sha256(data: bytes) -> str:
@@ -36,32 +38,18 @@ def assets_fingerprint() -> str:
 
 
 def loader_block() -> bytes:
-    return (
-        BLOCK_BEGIN
-        + b" (added by `youlab patch apply`; `youlab patch revert` removes it) */\n"
-        + b"(function () {\n"
+    return BLOCK.wrap(
+        b"(function () {\n"
         + b"\tvar script = document.createElement('script');\n"
         + f"\tscript.src = '/static/{SCRIPT}?v={assets_fingerprint()}';\n".encode()
         + b"\tscript.defer = true;\n"
         + b"\tdocument.head.appendChild(script);\n"
         + b"})();\n"
-        + BLOCK_END
     )
 
 
-def has_block(loader: bytes) -> bool:
-    return BLOCK_BEGIN in loader
-
-
-def strip_block(loader: bytes) -> bytes:
-    """loader.js without the patch's block (the exact inverse of `chain_loader`)."""
-    start = loader.find(BLOCK_BEGIN)
-    if start < 0:
-        return loader
-    end = loader.find(BLOCK_END, start)
-    if end < 0:
-        raise ValueError("loader.js has the start of YouLab's block but not its end")
-    return loader[:start] + loader[end + len(BLOCK_END) :]
+has_block = BLOCK.present
+strip_block = BLOCK.strip  # loader.js without the patch's block (the exact inverse of `chain_loader`)
 
 
 def chain_loader(original: bytes) -> bytes:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import running
 from .assets import sha256
+from .block import AppendedBlock
 from .common import (
     SUPPORTED_VERSIONS,
     PatchConflict,
@@ -39,39 +40,25 @@ PART = "server"  # the subfolder of .youlab-patch/ holding this part's manifest 
 TARGET = "main.py"
 GUARD_MODULE = "youlab_core.bundle.write_guard"
 
-BLOCK_BEGIN = b"\n# " + PATCH_ID.encode() + b": begin"
-BLOCK_END = b"# " + PATCH_ID.encode() + b": end\n"
+BLOCK = AppendedBlock(PATCH_ID, TARGET, b"# ")
+BLOCK_BEGIN, BLOCK_END = BLOCK.begin, BLOCK.end
 # What main.py must define at module level for the block to work (Open WebUI 0.12.4 does).
 REQUIRED = (b"\nlog = logging.getLogger(", b"\napp = FastAPI(")
 
 
 def guard_block() -> bytes:
-    return (
-        BLOCK_BEGIN
-        + b" (added by `youlab patch apply`; `youlab patch revert` removes it)\n"
-        + b"try:\n"
+    return BLOCK.wrap(
+        b"try:\n"
         + f"    from {GUARD_MODULE} import install_write_guard as _youlab_install_write_guard\n".encode()
         + b"except ImportError as _youlab_exc:  # YouLab uninstalled without `youlab patch revert`\n"
         + b'    log.error("YouLab\'s write guard is not loaded (%s): agent threads are not protected", _youlab_exc)\n'
         + b"else:\n"
         + b"    _youlab_install_write_guard(app)\n"
-        + BLOCK_END
     )
 
 
-def has_block(main: bytes) -> bool:
-    return BLOCK_BEGIN in main
-
-
-def strip_block(main: bytes) -> bytes:
-    """main.py without the guard block (the exact inverse of `patched`)."""
-    start = main.find(BLOCK_BEGIN)
-    if start < 0:
-        return main
-    end = main.find(BLOCK_END, start)
-    if end < 0:
-        raise ValueError(f"main.py has the start of YouLab's block ({PATCH_ID}) but not its end")
-    return main[:start] + main[end + len(BLOCK_END) :]
+has_block = BLOCK.present
+strip_block = BLOCK.strip  # main.py without the guard block (the exact inverse of `patched`)
 
 
 def patched(original: bytes) -> bytes:
