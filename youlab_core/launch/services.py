@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import pwd
 import secrets
 import shutil
 import signal
@@ -42,13 +43,20 @@ def _as_root() -> bool:
 
 
 def _own(path: Path, user: str) -> None:
-    """Give `path` (recursively) to the service's user when we run as root (the service runs as that user)."""
+    """Give `path` (recursively) to the service's user when we run as root (the service runs as that user), and
+    check that user can reach it (a private folder on the way, such as /root, would stop the service)."""
     if not _as_root():
         return
-    for root, dirs, files in os.walk(path):
-        shutil.chown(root, user, user)
-        for name in dirs + files:
-            shutil.chown(os.path.join(root, name), user, user)
+    uid = pwd.getpwnam(user).pw_uid
+    if path.stat().st_uid != uid:  # once: after that, everything inside is the service's own
+        for root, dirs, files in os.walk(path):
+            shutil.chown(root, user, user)
+            for name in dirs + files:
+                shutil.chown(os.path.join(root, name), user, user)
+    reachable = subprocess.run(["runuser", "-u", user, "--", "test", "-w", str(path)], check=False)
+    if reachable.returncode != 0:
+        raise LaunchError(f"{path} is not reachable for the user {user}, who runs the service: a folder on its path "
+                          "is private (e.g. /root); use a data directory elsewhere (--data-dir)")
 
 
 def _secret(path: Path) -> str:
