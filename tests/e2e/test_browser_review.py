@@ -1,5 +1,7 @@
 """Approve and reject from the page: the review action's buttons under an agent's report and its dialogs change the
-student's pending diffs exactly as the API tests of the bundle expect (status, note, reviewer, memory written)."""
+student's pending diffs exactly as the API tests of the bundle expect (status, note, reviewer, memory written); the
+dialogs and the notice name fields in plain words, never by id; a "Review each change" abandoned by closing the tab
+does not come back when the chat is opened again."""
 
 from __future__ import annotations
 
@@ -11,11 +13,15 @@ import pytest
 from tests.e2e.student_world import StudentWorld, make_student_world
 from tests.support.browser import StudentPage, failed_test_name
 from tests.support.openwebui_stack import OpenWebUIHandle
+from youlab_core.bundle.memory_view import field_label
 from youlab_core.memory import PendingDiff
 
 APPROVE_TASK = "progression-grader"
 REJECT_TASK = "milestone-tracker"
 DECISION_TIMEOUT_S = 30.0
+# Open WebUI 0.12.4 re-sends an unanswered dialog within about a second of the user's next tab joining the chat
+# (socket/main.py get_event_call polls every second); the check waits several times that.
+RESUME_WAIT_MS = 6000
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +79,8 @@ def test_approve_all_from_the_page(student: StudentPage, world: StudentWorld) ->
     student.page.locator("#messages-container button[aria-label='Approve all changes']").last.click()
     box = dialog(student, "Approve ")
     for diff in pending:
-        assert diff.id in box.inner_text()
+        label = field_label(world.course(), diff.block, diff.field)
+        assert label in box.inner_text() and diff.id not in box.inner_text()
     confirm(box)
     note = dialog(student, "Add a note")
     note.locator("textarea").fill("Yes, that is me")
@@ -85,11 +92,44 @@ def test_approve_all_from_the_page(student: StudentPage, world: StudentWorld) ->
         assert diff.review_note == "Yes, that is me"
         assert diff.applied_commit
         assert str(diff.proposed_value).splitlines()[0] in block_text(world, diff)
+    toast = student.page.locator("[data-sonner-toast]").filter(has_text="approved:").first
+    toast.wait_for()
+    count = len(pending)
+    assert toast.inner_text().startswith(f"{count} change{'s' if count != 1 else ''} approved: \u201c")
+    assert not any(diff.id in toast.inner_text() for diff in pending)
     # The report under the buttons is re-rendered from the store: the page shows the decision.
     student.page.locator("#messages-container").get_by_text("✅ approved").first.wait_for()
     assert student.page.locator("#messages-container").get_by_text("⏳ pending your review").count() == 0
     assert student.completions == []  # deciding is an action, not a message to the agent
     assert student.errors == []
+
+
+def test_an_abandoned_review_each_does_not_come_back(chromium, world: StudentWorld) -> None:
+    """The student starts "Review each change", closes the tab with the first dialog open, and opens the thread
+    again: no dialog, nothing decided (Open WebUI would re-send the dialog to the new tab; the review binds each
+    dialog to the tab that asked)."""
+    thread = world.threads[REJECT_TASK]
+    pending = thread_diffs(world, REJECT_TASK)
+    assert pending and all(d.status.value == "pending" for d in pending)
+    first = StudentPage.open(chromium, world.ow.url, world.token)
+    again = None
+    try:
+        first.open_chat(thread.chat_id)
+        first.wait_for_read_only()
+        first.page.locator("#messages-container button[aria-label='Review each change']").last.click()
+        dialog(first, f"Change 1 of {len(pending)}")
+        first.page.close()  # the tab, with the dialog open
+        again = StudentPage.open(chromium, world.ow.url, world.token)
+        again.open_chat(thread.chat_id)
+        again.wait_for_read_only()
+        again.page.wait_for_timeout(RESUME_WAIT_MS)
+        assert again.page.locator("[role='dialog']").count() == 0, "the abandoned review came back"
+        assert all(d.status.value == "pending" for d in thread_diffs(world, REJECT_TASK))
+        assert again.errors == []
+    finally:
+        for page in (again, first):
+            if page is not None:
+                page.close()
 
 
 def test_reject_each_change_from_the_review_dialog(student: StudentPage, world: StudentWorld) -> None:

@@ -35,6 +35,7 @@ from .memory_fields import (
     render_history,
 )
 from .memory_view import field_label, refresh
+from .review_notice import notice
 from .review_request import checked_note, parse_request
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ EventCall = Callable[[dict[str, Any]], Awaitable[Any]] | None
 NOT_YOUR_VIEW = "You can only use these buttons in your own memory view."
 USE_VIEW = ("This button works in \u201cYour memory\u201d, pinned at the top of your chat list; open it there. "
             "Here, use Approve / Reject / Review for this report's changes.")
+NOTICE = "notice"  # the key a flow's data uses to hand act() the student's notice (never sent back)
 NO_BROWSER = 'No browser session for the dialogs. API callers pass "youlab": {...} (see docs/memory-view.md).'
 
 
@@ -249,13 +251,14 @@ async def _decide(bundle: Bundle, sub: str, body: dict[str, Any], user_id: str, 
     pending = await asyncio.to_thread(memory.list_diffs, "pending", None, course.id)
     changes = [Change(d.id, field_label(course, d.block, d.field), value_text(d.current_value),
                       value_text(d.proposed_value)) for d in sorted(pending, key=lambda d: (d.created_at, d.id))]
-    decided = await _decisions(req, changes, event_call, limit)
+    labels = {c.diff_id: c.target for c in changes}  # the view's changes are named by label already
+    decided = await _decisions(req, changes, event_call, limit, labels)
     ids = {c.diff_id for c in changes}
     unknown = [d.diff_id for d in decided if d.diff_id not in ids]
     if unknown:
         raise MemoryActionError(f"change {unknown[0]} is not waiting for you in this course; nothing was decided.")
-    results = [await decide_one(memory, d, user_id) for d in decided]
-    return results, (), {}
+    outcomes = [await decide_one(memory, d, user_id) for d in decided]
+    return [o.line for o in outcomes], (), {NOTICE: notice(outcomes, labels)}
 
 
 async def act(bundle: Bundle, sub: str, body: Any, user: dict[str, Any], *, event_call: EventCall = None,
@@ -279,9 +282,10 @@ async def act(bundle: Bundle, sub: str, body: Any, user: dict[str, Any], *, even
     except UserFacingError:
         raise
     chat_id, message_id, content = await refresh(bundle, user_id, course, extra)
+    shown = data.pop(NOTICE, None) or " ".join(results)  # a decision's notice in plain words; the others already are
     if event_emitter is not None and results:
         try:
-            await event_emitter({"type": "notification", "data": {"type": "info", "content": " ".join(results)}})
+            await event_emitter({"type": "notification", "data": {"type": "info", "content": shown}})
         except Exception:
             log.debug("notification not delivered", exc_info=True)
     return {"messages": [{"id": message_id, "content": content}], "youlab": {"results": results, **data}}
@@ -291,7 +295,7 @@ async def button(bundle: Bundle, sub: str, body: Any, user: dict[str, Any], *, e
                  event_emitter: Callable[[dict[str, Any]], Awaitable[Any]] | None = None) -> dict[str, Any]:
     """The `youlab_memory` Action: history, undo, edit or download. Raises `UserFacingError` only: a refusal or a
     wrong input in its own words, or the review's SAVE_FAILED sentence (the detail goes to the log)."""
-    from .review import SAVE_FAILED
+    from .review_notice import SAVE_FAILED
 
     if sub not in MEMORY_SUB_ACTIONS:
         raise MemoryActionError(f"Unknown button {sub!r} of \u201cYour memory\u201d (known: {', '.join(MEMORY_SUB_ACTIONS)}).")

@@ -39,7 +39,8 @@ from ..threads.report import Change, ThreadReport, plain_problem, render_diff, r
 from ..threads.memory_view import MEMORY_TASK
 from . import memory_actions
 from .context import Bundle
-from .memory_view import refresh_quietly
+from .memory_view import field_label, refresh_quietly
+from .review_notice import SAVE_FAILED, Outcome, notice
 from .review_request import PAST, SUB_ACTIONS, Decision, ReviewError, ReviewRequest, checked_note, parse_request
 
 if TYPE_CHECKING:
@@ -50,7 +51,6 @@ __all__ = ["SAVE_FAILED", "SUB_ACTIONS", "ReviewError", "review"]
 log = logging.getLogger(__name__)
 
 EventCall = Callable[[dict[str, Any]], Awaitable[Any]] | None
-SAVE_FAILED = "The change could not be saved; try again later."
 NOT_YOURS = "You can only review changes an agent proposed for you, in your own agent threads."
 COPY = "This is a copy of an agent report; decide its changes in the agent's own thread."
 NO_REPORT = "This chat holds no agent report to review."
@@ -72,9 +72,18 @@ def _no_browser(answer: Any) -> bool:
     return isinstance(answer, dict) and "error" in answer
 
 
+# Open WebUI 0.12.4 (socket/main.py get_event_call) re-sends an unanswered input or confirmation dialog to the same
+# user's next tab that opens the chat within 60 s after the asking tab closed, unless the dialog's data names a
+# `session_id`. Naming it keeps a dialog to the tab that asked: an abandoned "Review each change" does not come back
+# on the next page load; the call answers "disconnected" at once and the review stops (docs/memory-view.md).
+THIS_TAB_ONLY = {"session_id": None}
+
+
 async def _ask(event_call: EventCall, event: dict[str, Any]) -> Any:
     if event_call is None:
         return {"error": "no browser session"}
+    if event.get("type") in ("input", "confirmation"):
+        event = {**event, "data": {**(event.get("data") or {}), **THIS_TAB_ONLY}}
     try:
         return await event_call(event)
     except Exception as exc:  # a dialog that could not be shown is the same as no browser
@@ -207,8 +216,21 @@ async def _write_view(bundle: Bundle, thread: Thread, report: ThreadReport) -> s
     return content
 
 
-async def _decisions(req: ReviewRequest, pending: list[Change], event_call: EventCall, limit: int) -> list[Decision]:
-    """The decisions from the API body or the browser dialogs ([] = nothing decided)."""
+def labels_of(bundle: Bundle, course_id: str, changes: list[Change]) -> dict[str, str]:
+    """diff id -> what the student reads for its field ("<block title>: <field description>"), from course.toml."""
+    try:
+        course = bundle.courses.course(course_id)
+    except NotFound:  # the course left the configuration: its keys are all there is
+        return {c.diff_id: c.target for c in changes}
+    return {c.diff_id: field_label(course, *c.target.split(".", 1)) if "." in c.target else c.target
+            for c in changes}
+
+
+async def _decisions(req: ReviewRequest, pending: list[Change], event_call: EventCall, limit: int,
+                     labels: dict[str, str] | None = None) -> list[Decision]:
+    """The decisions from the API body or the browser dialogs ([] = nothing decided). `labels`: what the dialogs
+    call each change (its target when missing)."""
+    named = labels or {}
     if req.sub in ("approve_all", "reject_all"):
         verb = "approve" if req.sub == "approve_all" else "reject"
         if req.given:
@@ -217,7 +239,7 @@ async def _decisions(req: ReviewRequest, pending: list[Change], event_call: Even
             return [Decision(c.diff_id, verb, req.note) for c in pending]
         if not pending:
             return []
-        listing = "\n".join(f"- `{c.target}` (`{c.diff_id}`)" for c in pending)
+        listing = "\n".join(f"- {named.get(c.diff_id, c.target)}" for c in pending)
         answer = await _ask(event_call, {"type": "confirmation", "data": {
             "title": f"{verb.capitalize()} {len(pending)} change{'s' if len(pending) != 1 else ''}?",
             "message": f"{listing}\n\n" + ("Approved changes are written to your memory." if verb == "approve"
@@ -240,7 +262,7 @@ async def _decisions(req: ReviewRequest, pending: list[Change], event_call: Even
     out: list[Decision] = []
     for i, change in enumerate(pending, 1):
         answer = await _ask(event_call, {"type": "input", "data": {
-            "title": f"Change {i} of {len(pending)}: {change.target}",
+            "title": f"Change {i} of {len(pending)}: {named.get(change.diff_id, change.target)}",
             "message": render_diff(change.before, change.after),
             "type": "select",
             "options": [
@@ -250,15 +272,16 @@ async def _decisions(req: ReviewRequest, pending: list[Change], event_call: Even
             ],
             "value": "approve",
         }})
-        if _no_browser(answer):
+        if _no_browser(answer) and i == 1:
             raise ReviewError('No browser session for the dialogs. API callers pass "youlab": {"decisions": [...]}.')
-        if answer is False or answer is None:
-            break  # cancelled: stop asking, keep what was decided so far
+        if answer is False or answer is None or _no_browser(answer):
+            break  # cancelled, or the tab closed: stop asking, keep what was decided so far
         if answer not in ("approve", "reject"):
             continue
         note = await _ask(event_call, {"type": "input", "data": {
             "title": "Add a note (optional)",
-            "message": f"{answer.capitalize()} `{change.target}`. At most {limit:,} characters.",
+            "message": f"{answer.capitalize()} \u201c{named.get(change.diff_id, change.target)}\u201d. "
+                       f"At most {limit:,} characters.",
             "placeholder": "Your note",
         }})
         out.append(Decision(change.diff_id, answer, checked_note(note if isinstance(note, str) else "", "", limit)))
@@ -292,18 +315,17 @@ async def _is_memory_view(bundle: Bundle, body: Any, user_id: str) -> bool:
     return record is not None and record.task == MEMORY_TASK and record.user_id == user_id
 
 
-async def _decide(memory: Any, decision: Decision, user_id: str) -> str:
-    """Apply one decision; the sentence that says what happened."""
-    past = PAST[decision.verb]
+async def _decide(memory: Any, decision: Decision, user_id: str) -> Outcome:
+    """Apply one decision; what happened."""
     act = memory.approve if decision.verb == "approve" else memory.reject
     try:
         await asyncio.to_thread(act, decision.diff_id, reviewer=f"student:{user_id}", note=decision.note)
-        return f"`{decision.diff_id}` {past}."
+        return Outcome(decision.diff_id, decision.verb, "done")
     except UserFacingError as exc:  # stale, already decided, ...: the reason is written for the student
-        return f"`{decision.diff_id}` was not {past}: {exc}"
+        return Outcome(decision.diff_id, decision.verb, "refused", str(exc))
     except Exception:  # the next change may still go through; the report shows what was saved
         log.exception("%s of change %s for user %s failed", decision.verb, decision.diff_id, user_id)
-        return f"`{decision.diff_id}`: {SAVE_FAILED}"
+        return Outcome(decision.diff_id, decision.verb, "failed")
 
 
 async def _review(
@@ -319,17 +341,19 @@ async def _review(
     req = parse_request(sub, body, limit)
     thread = await _thread(bundle, req, user_id)
     report = await _truth(bundle, thread)
-    decided = await _decisions(req, report.pending, event_call, limit)
+    labels = labels_of(bundle, thread.record.course_id, list(report.changes))
+    decided = await _decisions(req, report.pending, event_call, limit, labels)
     statuses = {c.diff_id: c.status for c in report.changes}
     unknown = [d.diff_id for d in decided if d.diff_id not in statuses]
     if unknown:  # checked before anything is decided: a request is applied whole or not at all
         raise ReviewError(f"change {unknown[0]} is not part of this report; nothing was decided.")
-    results: list[str] = []
+    outcomes: list[Outcome] = []
     for decision in decided:
         if statuses[decision.diff_id] != "pending":
-            results.append(f"`{decision.diff_id}` was already {statuses[decision.diff_id]}; nothing done.")
+            outcomes.append(Outcome(decision.diff_id, decision.verb, "already", statuses[decision.diff_id]))
             continue
-        results.append(await _decide(thread.memory, decision, user_id))
+        outcomes.append(await _decide(thread.memory, decision, user_id))
+    results = [o.line for o in outcomes]
     if decided:
         report = await _truth(bundle, thread)
     content = await _write_view(bundle, thread, report)
@@ -337,7 +361,7 @@ async def _review(
         await refresh_quietly(bundle, user_id, thread.record.course_id)
     if event_emitter is not None and results:
         try:
-            await event_emitter({"type": "notification", "data": {"type": "info", "content": " ".join(results)}})
+            await event_emitter({"type": "notification", "data": {"type": "info", "content": notice(outcomes, labels)}})
         except Exception:
             log.debug("notification not delivered", exc_info=True)
     return {"messages": [{"id": thread.message_id, "content": content}], "youlab": {
