@@ -4,103 +4,31 @@ WebUI's users and groups as plain lists."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from youlab_core.bundle import Given, bundle_for, process, settings_from_values
-from youlab_core.bundle.context import Bundle
-from youlab_core.bundle.dashboard_view import DashboardSources, gather, refresh_all, write
 from youlab_core.bundle.dashboard_access import Viewer
+from youlab_core.bundle.dashboard_view import gather, refresh_all, write
 from youlab_core.dashboard import Access
-from youlab_core.threads import MemoryChats
 from youlab_core.threads.dashboard_view import DASHBOARD_TASK, Filters, dashboard_chat_id, render_dashboard
 
-from .conftest import RecordingRunner, load_plugin
-
-COURSE = "college-essay"
-USERS = [SimpleNamespace(id="adm", role="admin", name="Ada Admin", email="ada@example.org"),
-         SimpleNamespace(id="tea", role="user", name="Tom Teacher", email="tom@example.org"),
-         SimpleNamespace(id="oth", role="user", name="Olga Other", email="olga@example.org"),
-         SimpleNamespace(id="stu-1", role="user", name="Sam Student", email="sam@example.org"),
-         SimpleNamespace(id="stu-2", role="user", name="Sue Student", email="sue@example.org")]
-GROUPS = {"Essay teachers": {"tea"}, "Math teachers": {"oth"}}
+from .dashboard_world import COURSE, Env, add_runs, dashboard_env
 
 
-@dataclass
-class Env:
-    bundle: Bundle
-    runner: RecordingRunner
-    state: Any  # the bundle's state store (kept when a test stops the bundle's background parts)
-    groups: dict[str, set[str]] = field(default_factory=lambda: {k: set(v) for k, v in GROUPS.items()})
-
-    def sources(self) -> DashboardSources:
-        b = self.bundle
-
-        async def users() -> list[Any]:
-            return list(USERS)
-
-        async def groups() -> dict[str, set[str]]:
-            return self.groups
-
-        return DashboardSources(self.state, b.courses, b.backend, b.settings, b.memory, "", users, groups)
-
-    def text(self, viewer: str) -> str:
-        chat = self.bundle.backend.chats[dashboard_chat_id(viewer, COURSE)]
-        return str(next(iter(chat.chat["history"]["messages"].values()))["content"])
-
-
-def with_teachers(config_dir: Path, read_memory: bool) -> None:
-    path = config_dir / "courses" / COURSE / "course.toml"
-    text = path.read_text().replace('models = ["college-essay-tutor"]', 'models = ["college-essay-tutor"]\n'
-                                    f'teachers = ["Essay teachers"]\nteachers_read_memory = {str(read_memory).lower()}')
-    path.write_text(text)
-
-
-@pytest.fixture(params=[False], ids=["private"])
-async def env(request: pytest.FixtureRequest, tmp_path: Path, config_dir: Path) -> AsyncIterator[Env]:
-    with_teachers(config_dir, request.param)
-    plugin = load_plugin("youlab_filter")
-    flt = plugin.Filter()
-    flt.valves = flt.Valves(config_dir=str(config_dir), storage_root=str(tmp_path / "youlab"))
-    runner = RecordingRunner()
-    bundle: Bundle = bundle_for(settings_from_values(flt.valves), backend=MemoryChats(),
-                                given=Given(handler=runner.handler))
-    assert await bundle.start() is not None
-    bundle.backend.pinned = set()  # type: ignore[attr-defined]
-    state = bundle.state
-    yield Env(bundle, runner, state)
-    runner.release.set()
-    await process.deactivate(grace_seconds=1)
-    if state is not None:
-        state.close()
-
-
-def add_runs(env: Env) -> None:
-    state = env.state
-    t0 = datetime.now(UTC) - timedelta(hours=1)
-    state.record_message("stu-1", COURSE, t0)
-    state.record_message("stu-2", COURSE, t0 + timedelta(minutes=5))
-    state.create_runs([
-        {"id": "r-ok", "task": "progression-grader", "course_id": COURSE, "user_id": "stu-1", "trigger": "schedule",
-         "claimed_at": t0.timestamp(), "started_at": t0.timestamp(), "finished_at": t0.timestamp() + 42,
-         "status": "succeeded", "attempts": 1, "token_usage": json.dumps({"total_tokens": 1234})},
-        {"id": "r-bad", "task": "progression-grader", "course_id": COURSE, "user_id": "stu-2", "trigger": "after_messages",
-         "claimed_at": t0.timestamp() + 60, "started_at": t0.timestamp() + 60, "finished_at": t0.timestamp() + 70,
-         "status": "failed", "attempts": 3, "error": "LLMError: upstream 503 Service Unavailable\nTraceback..."},
-    ])
+@pytest.fixture
+async def env(tmp_path: Path, config_dir: Path) -> AsyncIterator[Env]:
+    async with dashboard_env(tmp_path, config_dir, read_memory=False) as world:
+        yield world
 
 
 async def test_admins_and_teachers_get_a_pinned_registered_dashboard_students_and_others_none(env: Env) -> None:
     add_runs(env)
     assert await refresh_all(env.sources()) == 2  # the admin and the course's teacher
-    chats = env.bundle.backend.chats
+    chats = env.chats
     for viewer in ("adm", "tea"):
         chat_id = dashboard_chat_id(viewer, COURSE)
         assert chats[chat_id].user_id == viewer and chats[chat_id].title == "Course dashboard \u2014 College Essay Coach"

@@ -40,6 +40,10 @@ UsersSource = Callable[[], Awaitable[list[Any]]]  # Open WebUI's users (id, role
 GroupsSource = Callable[[], Awaitable[dict[str, set[str]]]]  # group name -> member ids
 
 
+async def openwebui_users() -> list[Any]:
+    return await owui.all_users()
+
+
 async def openwebui_groups() -> dict[str, set[str]]:
     return {str(g.name): set(await owui.group_user_ids(g.id)) for g in await owui.all_groups()}
 
@@ -54,7 +58,7 @@ class DashboardSources:
     settings: Any
     memory: Any
     problem: str = ""  # why no agent can run in this process ("" when they can)
-    users: UsersSource = owui.all_users
+    users: UsersSource = openwebui_users
     groups: GroupsSource = openwebui_groups
 
 
