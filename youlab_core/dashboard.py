@@ -25,7 +25,7 @@ from .state import Heartbeat, OutboxStats, RunRecord, RunStatus, StateStore, Tas
 if TYPE_CHECKING:
     from .settings import Settings
 
-from .dashboard_students import StudentProgress, decide_median, student_progress  # noqa: E402,F401  (re-exported)
+from .dashboard_students import StudentProgress, student_progress  # noqa: E402,F401  (re-exported)
 
 OUTBOX_QUEUES = ("honcho", "letta")
 RUNS_PER_TASK = 5

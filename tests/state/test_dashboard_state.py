@@ -4,6 +4,7 @@ index, and a pause that survives reopening the store (a restart)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import inspect
@@ -73,3 +74,19 @@ def test_upgrade_from_version_5_adds_heartbeats_and_the_course_index(store_url: 
     assert "youlab_heartbeats" in inspect(engines.read).get_table_names()
     assert "ix_youlab_runs_course_user" in {i["name"] for i in inspect(engines.read).get_indexes("youlab_runs")}
     engines.dispose()
+
+
+def test_a_page_of_students_by_last_activity_with_their_runs(store: SqlStateStore, clock: FakeClock) -> None:
+    for i, user in enumerate(("u1", "u2", "u3")):
+        store.record_message(user, "demo", T0 + timedelta(minutes=i))
+    store.record_message("u9", "other", T0)
+    store.create_runs([{"id": f"r{i}", "task": "t", "course_id": "demo", "user_id": user, "trigger": "manual",
+                        "claimed_at": 1.0, "status": status, "attempts": 1}
+                       for i, (user, status) in enumerate((("u1", "failed"), ("u1", "succeeded"), ("u3", "failed")))])
+    total, page = store.course_students("demo", limit=2)
+    assert total == 3
+    assert [(a.user_id, runs, failed) for a, runs, failed in page] == [("u3", 1, 1), ("u2", 0, 0)]
+    total, page = store.course_students("demo", limit=2, offset=2)
+    assert [(a.user_id, runs, failed, a.message_count) for a, runs, failed in page] == [("u1", 2, 1, 1)]
+    total, page = store.course_students("demo", limit=10, user_ids=["u1", "u9"])
+    assert total == 1 and [a.user_id for a, _, _ in page] == ["u1"]  # u9 is another course's

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import Course
 from ..dashboard import Access
+from ..dashboard_students import student_page
 from ..errors import NotFound, UserFacingError, YoulabError
 from ..state import RunStatus
 from ..threads.dashboard_view import DASHBOARD_TASK, Filters, dashboard_chat_id, student_rows, when
@@ -148,15 +149,14 @@ async def _students(bundle: Bundle, viewer: Viewer, course: Course, acc: Access,
     if not isinstance(page, int) or page < 1:
         raise DashboardActionError('"youlab.page" must be a whole number from 1.')
     src = sources(bundle)
-    data = await views.gather(src, viewer, course, acc)
+    names = views.names_of(await src.users())
     words = str(search or "").strip().lower()
-    found = [s for s in data.course.students or [] if not words or words in s.user_id.lower()
-             or words in data.names.get(s.user_id, "").lower()]
-    found.sort(key=lambda s: (s.last_activity is None, -(s.last_activity.timestamp()) if s.last_activity else 0))
-    shown = found[(page - 1) * PAGE: page * PAGE]
+    matching = [uid for uid, name in names.items() if words in uid.lower() or words in name.lower()] if words else None
+    total, shown = await asyncio.to_thread(student_page, _state(bundle), course, bundle.settings.users_root,
+                                           limit=PAGE, offset=(page - 1) * PAGE, user_ids=matching)
     head = (f"### Students matching \u201c{search}\u201d" if words else "### Every student") + \
-        f" ({len(found):,}; {len(shown)} shown, page {page})"
-    body = "\n".join(student_rows(shown, data.names)) if shown else "No student matches."
+        f" ({total:,}; {len(shown)} shown, page {page} of {max(1, -(-total // PAGE))})"
+    body = "\n".join(student_rows(shown, names)) if shown else "No student matches."
     return "", (f"{head}\n\n{body}",), Filters()
 
 

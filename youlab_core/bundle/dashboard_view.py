@@ -13,15 +13,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from ..config import Course, CourseRegistry
 from ..dashboard import Access, course_status
+from ..dashboard_students import student_page
 from ..openwebui import internals as owui
 from ..threads.dashboard_view import (
     DASHBOARD_TASK,
+    STUDENTS_SHOWN,
     DashboardData,
     Filters,
     dashboard_chat_id,
@@ -74,21 +76,26 @@ def names_of(users: list[Any]) -> dict[str, str]:
 async def gather(src: DashboardSources, viewer: Viewer, course: Course, acc: Access, *, filters: Filters = Filters(),
                  extra: tuple[str, ...] = (), names: dict[str, str] | None = None,
                  cache: dict[str, Any] | None = None) -> DashboardData:
-    """The viewer's dashboard data. `cache`: figures already computed for this course in this round (every viewer
-    of a course sees the same figures; only what they may do differs)."""
+    """The viewer's dashboard data: the course's figures and its STUDENTS_SHOWN most recently active students.
+    `cache`: figures already computed for this course in this round (every viewer of a course sees the same figures;
+    only what they may do differs)."""
     now = datetime.now(UTC)
-    status: Any = cache.get(course.id) if cache is not None and filters == Filters() else None
-    if status is None:
+    found: Any = cache.get(course.id) if cache is not None and filters == Filters() else None
+    if found is None:
         status = await asyncio.to_thread(
-            course_status, src.state, src.courses, now, course=course.id, users_root=src.settings.users_root,
+            course_status, src.state, src.courses, now, course=course.id, students=False,
             status=filters.status or None, task=filters.task or None, agents_problem=src.problem)
+        page = await asyncio.to_thread(student_page, src.state, course, src.settings.users_root, limit=STUDENTS_SHOWN)
+        found = (status, page)
         if cache is not None and filters == Filters():
-            cache[course.id] = status
+            cache[course.id] = found
+    status, (total, students) = found
     [figures] = status.courses
+    figures = replace(figures, students=students)
     if names is None:
         names = names_of(await src.users())
     return DashboardData(viewer.id, acc.role, acc.reads_values, figures, status.health, now, figures.actions, names,
-                         filters, extra)
+                         filters, extra, total)
 
 
 def _without_time(content: str) -> str:

@@ -60,6 +60,12 @@ class ActivityStore(ABC):
     def idle_candidates(self, course_id: str, after: float, until: float, limit: int) -> list[Activity]:
         """Students whose last message time is in (after, until], oldest first (indexed range scan)."""
 
+    @abstractmethod
+    def course_students(self, course_id: str, limit: int, offset: int = 0,
+                        user_ids: Sequence[str] | None = None) -> tuple[int, list[tuple[Activity, int, int]]]:
+        """(how many students have activity in the course, a page of them by last message, newest first, each with
+        their runs and failed runs in the course); `user_ids`: only these (a search)."""
+
 
 class ClaimStore(ABC):
     """Per (task, student) trigger state: what is due, who holds it (claims with leases) and how it settled; and

@@ -9,15 +9,17 @@ from .engine import make_engines
 from .migrations import migrate
 from .sql_claims import ClaimStoreMixin
 from .sql_controls import ControlStoreMixin
+from .sql_dashboard import DashboardStoreMixin
 from .sql_folders import FolderStoreMixin
 from .sql_records import RecordStoreMixin
 from .sql_triggers import TriggerStoreMixin
 
 
-class SqlStateStore(TriggerStoreMixin, ClaimStoreMixin, RecordStoreMixin, FolderStoreMixin, ControlStoreMixin, StateStore):
+class SqlStateStore(TriggerStoreMixin, ClaimStoreMixin, RecordStoreMixin, FolderStoreMixin, ControlStoreMixin,
+                    DashboardStoreMixin, StateStore):
     """Every role of the state store (see base.py) on one database: activity and trigger state in sql_triggers,
     claims in sql_claims, run records, the thread registry and the outbox in sql_records, the agent folders the
-    bundle made in sql_folders, paused tasks in sql_controls."""
+    bundle made in sql_folders, paused tasks in sql_controls, the dashboard's students page in sql_dashboard."""
 
     def close(self) -> None:
         self.engines.dispose()

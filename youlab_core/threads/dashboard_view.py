@@ -65,6 +65,7 @@ class DashboardData:
     names: dict[str, str] = field(default_factory=dict)  # user id -> "Name (email)"
     filters: Filters = Filters()
     extra: tuple[str, ...] = ()  # sections an action shows on top (a page of students, a result)
+    students_total: int = 0  # the course's students; `course.students` holds the most recently active of them
 
     def to_dict(self) -> dict[str, Any]:
         return {"viewer": self.viewer_id, "course": self.course.course_id, "filters": self.filters.as_json()}
@@ -187,15 +188,16 @@ def student_rows(students: list[StudentProgress], names: dict[str, str]) -> list
 
 
 def render_students(data: DashboardData) -> list[str]:
-    students = data.course.students or []
-    out = [f"### Students ({len(students):,})", ""]
+    students = sorted(data.course.students or [], key=lambda s: (
+        s.last_activity is None, -(s.last_activity.timestamp()) if s.last_activity else 0, s.user_id))[:STUDENTS_SHOWN]
+    total = max(data.students_total, len(data.course.students or []))
+    out = [f"### Students ({total:,})", ""]
     if not students:
         return out + ["No student has written in this course yet.", ""]
-    recent = sorted(students, key=lambda s: (s.last_activity is None, -(s.last_activity.timestamp())
-                                              if s.last_activity else 0, s.user_id))[:STUDENTS_SHOWN]
-    if len(students) > len(recent):
-        out += [f"The {len(recent)} most recently active; **Students of a course** pages through all of them.", ""]
-    out += student_rows(recent, data.names)
+    if total > len(students):
+        out += [f"The {len(students)} most recently active; **Students of a course** searches and pages through all "
+                "of them.", ""]
+    out += student_rows(students, data.names)
     out += ["_Time to decide: the median time from an agent proposing a change to the student deciding it. "
             + ("You may read a student's memory with **A student's memory**; the student sees that you did._"
                if data.reads_values else "Memory contents are not shown to you (the course's "
