@@ -19,7 +19,8 @@ def main() -> int:
     package = importlib.import_module("benchmarks")  # run as `python -m benchmarks`, this module is __main__
     names = sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name.startswith("bench_"))
     if args.areas:
-        names = [n for n in names if n.removeprefix("bench_") in args.areas]
+        wanted = {a.replace("-", "_") for a in args.areas}  # `memory-view` names bench_memory_view
+        names = [n for n in names if n.removeprefix("bench_") in wanted]
     rows: list[Row] = []
     failed = False
     for name in names:
