@@ -36,6 +36,7 @@ from ..threads.model import REPORT_KEY, ChatRecord
 from ..threads.openwebui import OpenWebUIChats
 from ..threads.report import value_text
 from ..threads.writer import report_diff_ids
+from .memory_last_change import last_changes
 
 if TYPE_CHECKING:
     from ..state import StateStore
@@ -83,14 +84,11 @@ def who(author: str, committer: str, user_id: str, names: dict[str, str]) -> str
 
 def _blocks(memory: Any, course: Course, names: dict[str, str]) -> list[BlockView]:
     views = []
+    changes = last_changes(memory, course)  # one git walk for the course, cached by HEAD (memory_last_change.py)
     for block, spec in course.blocks.items():
         values = memory.read_block(course, block).values
-        last: dict[str, tuple[str, str]] = {}
-        for entry in memory.history(course, block):  # newest first: the first entry naming a field is its last change
-            for name in entry.fields:
-                last.setdefault(name, (entry.at.isoformat(), who(entry.author, entry.committer, memory.user_id, names)))
-            if len(last) == len(spec.fields):
-                break
+        last = {f: (c.at.isoformat(), who(c.author, c.committer, memory.user_id, names))
+                for (b, f), c in changes.items() if b == block}
         fields = tuple(FieldView(block, name, field_label(course, block, name).split(": ", 1)[-1],
                                  value_text(values.get(name)), *last.get(name, ("", "")))
                        for name in spec.fields)
