@@ -301,8 +301,8 @@ async def button(bundle: Bundle, sub: str, body: Any, user: dict[str, Any], *, e
         result, extra, filters = "", (), Filters()
     parts = bundle.parts
     refresher = getattr(parts, "dashboards", None) if parts is not None else None
-    if refresher is not None and sub not in ("refresh", "students", "memory"):
-        refresher.soon()  # the other viewers of the course see the action at once
+    if refresher is not None and sub not in ("students", "memory"):
+        refresher.soon()  # every viewer's dashboard now: the other viewers see the action (or the fresh figures)
     shown = (f"> {result}",) + extra if result else extra
     data = await views.gather(sources(bundle), viewer, course, acc, filters=filters, extra=shown)
     chat_id, message_id, content = await views.write(sources(bundle), data, force=True)
