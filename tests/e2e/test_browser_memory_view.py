@@ -167,7 +167,8 @@ def test_approve_all_from_the_view(student: StudentPage, world: StudentWorld) ->
     for diff in world.diffs(TASK):
         assert diff.reviewed_by == f"student:{world.user_id}" and diff.review_note == "That is right"
     text = wait_for_view_text(student, "Nothing waits for your decision.")
-    assert re.search(r"changed [A-Z][a-z]{2} \d{1,2}, \d{4} \d\d:\d\d by Progression Grader \(approved by you\)", text)
+    # The browser's zone (UTC here) is what Open WebUI keeps for the student; the time says it.
+    assert re.search(r"changed [A-Z][a-z]{2} \d{1,2}, \d{4} \d\d:\d\d UTC by Progression Grader \(approved by you\)", text)
     # A field the agent did not touch still reads as the course's starting value, not as the agent's change.
     assert re.search(r"Current module: 01-self-discovery\s+not changed yet", text), text
     [blockers] = field_diffs(world, *EDIT_FIELD)

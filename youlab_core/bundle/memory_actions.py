@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import Course, FieldType
 from ..errors import NotFound, UserFacingError, YoulabError
 from ..threads.memory_view import MEMORY_TASK, memory_chat_id
-from ..threads.report import Change, value_text
+from ..threads.report import Change, value_text, when_text
 from . import memory_export
 from .memory_fields import (
     MemoryActionError,
@@ -111,15 +111,15 @@ class _Cancelled(YoulabError):
 
 
 async def _history(bundle: Bundle, user_id: str, course: Course, given: dict[str, Any] | None,
-                   event_call: EventCall) -> tuple[list[str], tuple[str, ...], dict[str, Any]]:
+                   event_call: EventCall, zone: str | None = None) -> tuple[list[str], tuple[str, ...], dict[str, Any]]:
     block, field, _, label = await _pick_field(course, given, event_call, "Show the history of")
     memory = bundle.memory.student(user_id)
     changes = await asyncio.to_thread(field_history, memory, course, block, field)
-    return [], (render_history(label, changes),), {"history": [c.as_json() for c in changes]}
+    return [], (render_history(label, changes, zone),), {"history": [c.as_json() for c in changes]}
 
 
 async def _undo(bundle: Bundle, user_id: str, course: Course, given: dict[str, Any] | None,
-                event_call: EventCall) -> tuple[list[str], tuple[str, ...], dict[str, Any]]:
+                event_call: EventCall, zone: str | None = None) -> tuple[list[str], tuple[str, ...], dict[str, Any]]:
     block, field, _, label = await _pick_field(course, given, event_call, "Undo a change of")
     memory = bundle.memory.student(user_id)
     changes = await asyncio.to_thread(field_history, memory, course, block, field)
@@ -135,7 +135,7 @@ async def _undo(bundle: Bundle, user_id: str, course: Course, given: dict[str, A
         options = ([{"label": f"Undo {agent}'s change you approved: back to \u201c{_cut(undoable.before)}\u201d",
                      "value": f"diff:{undoable.diff_id}"}] if undoable else [])
         options += [{"label": f"Restore \u201c{_cut(c.before)}\u201d (the value before {c.by} changed it on "
-                              f"{c.at:%b} {c.at.day}, {c.at.year} {c.at:%H:%M})", "value": f"version:{c.version}~"}
+                              f"{when_text(c.at, zone)})", "value": f"version:{c.version}~"}
                     for c in changes[1 if undoable else 0:]]
         if not options:
             raise MemoryActionError(f"\u201c{label}\u201d has never changed; there is nothing to undo.")
@@ -197,7 +197,7 @@ def _cut(text: str, limit: int = 60) -> str:
 
 
 async def _edit(bundle: Bundle, user_id: str, course: Course, given: dict[str, Any] | None,
-                event_call: EventCall) -> tuple[list[str], tuple[str, ...], dict[str, Any]]:
+                event_call: EventCall, zone: str | None = None) -> tuple[list[str], tuple[str, ...], dict[str, Any]]:
     block, field, spec, label = await _pick_field(course, given, event_call, "Edit")
     memory = bundle.memory.student(user_id)
     if given is not None:
@@ -228,7 +228,7 @@ async def _edit(bundle: Bundle, user_id: str, course: Course, given: dict[str, A
 
 
 async def _download(bundle: Bundle, user_id: str, course: Course, given: dict[str, Any] | None,
-                    event_call: EventCall) -> tuple[list[str], tuple[str, ...], dict[str, Any]]:
+                    event_call: EventCall, zone: str | None = None) -> tuple[list[str], tuple[str, ...], dict[str, Any]]:
     data = await memory_export.build(bundle, user_id)
     name = memory_export.file_name(user_id)
     file_id = await memory_export.FILES.save(user_id, name, data)
@@ -271,17 +271,19 @@ async def act(bundle: Bundle, sub: str, body: Any, user: dict[str, Any], *, even
         raise MemoryActionError(USE_VIEW)
     record, course = found
     given = _given(body) if sub in MEMORY_SUB_ACTIONS else None
+    zone = (user if isinstance(user, dict) else {}).get("timezone")  # Open WebUI's user.timezone (the browser's)
+    zone = zone if isinstance(zone, str) and zone else None
     flow = {"history": _history, "undo": _undo, "edit": _edit, "download": _download}.get(sub)
     try:
         if flow is not None:
-            results, extra, data = await flow(bundle, user_id, course, given, event_call)
+            results, extra, data = await flow(bundle, user_id, course, given, event_call, zone)
         else:
             results, extra, data = await _decide(bundle, sub, body, user_id, course, event_call)
     except _Cancelled:
         results, extra, data = [], (), {}
     except UserFacingError:
         raise
-    chat_id, message_id, content = await refresh(bundle, user_id, course, extra)
+    chat_id, message_id, content = await refresh(bundle, user_id, course, extra, zone)
     shown = data.pop(NOTICE, None) or " ".join(results)  # a decision's notice in plain words; the others already are
     if event_emitter is not None and results:
         try:

@@ -16,7 +16,7 @@ from typing import Any
 from ..config import Course, FieldSpec, FieldType
 from ..errors import UserFacingError
 from ..memory.values import InvalidFieldValue, check_value
-from ..threads.report import value_text
+from ..threads.report import value_text, when_text
 from .memory_view import field_label, who
 
 _SUBJECT = re.compile(r"^(Approve|Undo) (\S+?):")
@@ -155,15 +155,15 @@ def field_history(memory: Any, course: Course, block: str, field: str, limit: in
     return out
 
 
-def render_history(label: str, changes: list[FieldChange]) -> str:
-    """The section the view shows on top after "History"."""
+def render_history(label: str, changes: list[FieldChange], zone: str | None = None) -> str:
+    """The section the view shows on top after "History" (times in the student's `zone`, else UTC, named)."""
     out = [f"### History of \u201c{label}\u201d", ""]
     if not changes:
         return "\n".join(out + ["Never changed: it still has the course's starting value."])
     for c in changes:
         what = {"approve": "approved a change", "undo": "undid a change", "restore": "restored an earlier value",
                 "edit": "edited it"}[c.kind]
-        head = f"- **{c.at:%b} {c.at.day}, {c.at.year} {c.at:%H:%M}** \u00b7 {c.by} {what}"
+        head = f"- **{when_text(c.at, zone)}** \u00b7 {c.by} {what}"
         out.append(head + (" (later undone)" if c.undone else ""))
         out.append(f"  - before: {_short(c.before)}")
         out.append(f"  - after: {_short(c.after)}")

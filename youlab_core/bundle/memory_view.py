@@ -107,8 +107,24 @@ def _read_memory(memory: Any, course: Course, names: dict[str, str]) -> tuple[li
     return _blocks(memory, course, names), sorted(pending, key=lambda d: (d.created_at, d.id))
 
 
-async def gather(bundle: Bundle, user_id: str, course: Course, extra: tuple[str, ...] = ()) -> MemoryViewData:
-    """The view's data for one student and course, from the memory store and the thread registry."""
+async def user_zone(bundle: Bundle, user_id: str) -> str | None:
+    """The student's time zone as Open WebUI keeps it (`user.timezone`, sent by their browser at every page load);
+    None outside Open WebUI or when unknown (times then read as UTC, saying so)."""
+    if not isinstance(bundle.backend, OpenWebUIChats):
+        return None
+    try:
+        user = await owui.user_by_id(user_id)
+    except Exception:  # the view still shows, in UTC
+        log.warning("the time zone of user %s could not be read", user_id, exc_info=True)
+        return None
+    zone = getattr(user, "timezone", None)
+    return zone if isinstance(zone, str) and zone else None
+
+
+async def gather(bundle: Bundle, user_id: str, course: Course, extra: tuple[str, ...] = (),
+                 zone: str | None = None) -> MemoryViewData:
+    """The view's data for one student and course, from the memory store and the thread registry. `zone`: the
+    student's time zone (looked up when not given)."""
     names = {t.name: t.title for t in course.tasks}
     memory = bundle.memory.student(user_id)
     blocks, pending = await asyncio.to_thread(_read_memory, memory, course, names)
@@ -128,7 +144,8 @@ async def gather(bundle: Bundle, user_id: str, course: Course, extra: tuple[str,
     shown = tuple(PendingView(d.id, field_label(course, d.block, d.field), names.get(d.agent, d.agent),
                               value_text(d.current_value), value_text(d.proposed_value), listed.get(d.id, ""))
                   for d in pending)
-    return MemoryViewData(user_id, course.id, course.agent.name, tuple(blocks), tuple(agents), shown, extra)
+    zone = zone or await user_zone(bundle, user_id)
+    return MemoryViewData(user_id, course.id, course.agent.name, tuple(blocks), tuple(agents), shown, extra, zone)
 
 
 async def _pin(bundle: Bundle, chat_id: str) -> None:
@@ -140,10 +157,11 @@ async def _pin(bundle: Bundle, chat_id: str) -> None:
             pinned.add(chat_id)
 
 
-async def refresh(bundle: Bundle, user_id: str, course: Course, extra: tuple[str, ...] = ()) -> tuple[str, str, str]:
+async def refresh(bundle: Bundle, user_id: str, course: Course, extra: tuple[str, ...] = (),
+                  zone: str | None = None) -> tuple[str, str, str]:
     """Write the student's view of `course` (create, register and pin it the first time). `extra`: sections an
     action shows on top (a field's history, a download link). Returns (chat id, message id, content)."""
-    data = await gather(bundle, user_id, course, extra)
+    data = await gather(bundle, user_id, course, extra, zone)
     chat_id = memory_chat_id(user_id, course.id)
     model = view_model()
     existing = await bundle.backend.get_chat(chat_id)
@@ -196,4 +214,4 @@ class ViewRefresher:
         await refresh_quietly(self, user_id, course_id)
 
 
-__all__ = ["ViewRefresher", "ViewSources", "field_label", "gather", "refresh", "refresh_quietly", "who"]
+__all__ = ["ViewRefresher", "ViewSources", "field_label", "gather", "refresh", "refresh_quietly", "user_zone", "who"]

@@ -13,11 +13,10 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 from .model import AGENT_TYPE, META_KEY, REPORT_KEY, agent_model_id
-from .report import _fence, render_diff
+from .report import _fence, render_diff, when_text
 
 MEMORY_TASK = "youlab:memory"  # the registry's task for a memory view; ':' is not allowed in a course task name
 VIEW_KIND = "memory_view"  # chat.meta.youlab.kind
@@ -87,6 +86,7 @@ class MemoryViewData:
     agents: tuple[AgentView, ...]
     pending: tuple[PendingView, ...]
     extra: tuple[str, ...] = field(default=())  # sections an action adds (a field's history, a download link)
+    zone: str | None = None  # the student's time zone (Open WebUI's user.timezone); None: times read as UTC
 
     def to_dict(self) -> dict[str, Any]:
         return {"user_id": self.user_id, "course": self.course_id, "pending": [p.diff_id for p in self.pending]}
@@ -101,12 +101,9 @@ def _quote(text: str) -> str:
     return f"\n{fence}\n{text}\n{fence}"
 
 
-def _when(iso: str) -> str:
-    """"Nov 26, 2026 14:20" (UTC), as the field's history writes it; "" when never changed."""
-    if not iso:
-        return ""
-    at = datetime.fromisoformat(iso).astimezone(timezone.utc)
-    return f"{at:%b} {at.day}, {at.year} {at:%H:%M}"
+def _when(iso: str, zone: str | None) -> str:
+    """"Nov 26, 2026 14:20 UTC" (or in the student's zone), as the field's history writes it; "" when never changed."""
+    return when_text(iso, zone) if iso else ""
 
 
 def render_view(data: MemoryViewData) -> str:
@@ -122,7 +119,7 @@ def render_view(data: MemoryViewData) -> str:
         if block.description:
             out += [f"_{block.description}_", ""]
         for f in block.fields:
-            changed = (f"changed {_when(f.changed_at)} by {f.changed_by}" if f.changed_at
+            changed = (f"changed {_when(f.changed_at, data.zone)} by {f.changed_by}" if f.changed_at
                        else "not changed yet")
             out += [f"- **{f.label}**: {_quote(f.value)}", f"  _{changed}_"]
         out.append("")

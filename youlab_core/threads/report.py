@@ -14,8 +14,9 @@ import difflib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..memory.values import value_text
 
@@ -28,6 +29,25 @@ STATUS_LABELS = {
     "expired": "⌛ expired",
     "undone": "↩️ undone: you took this change back",
 }
+
+
+def when_text(at: datetime | str, zone: str | None = None) -> str:
+    """How a time reads to a student, always naming its zone: "Nov 26, 2026 14:20 UTC", or in their own zone when
+    it is known ("Nov 26, 2026 09:20 EST"; Open WebUI keeps each user's browser time zone in `user.timezone`).
+    An unknown or empty zone reads as UTC."""
+    moment = datetime.fromisoformat(at) if isinstance(at, str) else at
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    tz: Any = timezone.utc
+    if zone:
+        try:
+            tz = ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):  # a name this machine does not know: say UTC rather than guess
+            tz = timezone.utc
+    local = moment.astimezone(tz)
+    name = local.tzname() or "UTC"
+    shown = name if name.isalpha() else (zone or "UTC")  # "+03" says less than "Europe/Istanbul"
+    return f"{local:%b} {local.day}, {local.year} {local:%H:%M} {shown}"
 
 
 @dataclass(frozen=True)
@@ -184,7 +204,11 @@ def render_diff(before: str, after: str) -> str:
 
 
 def render_report(report: ThreadReport) -> str:
-    out: list[str] = [f"## {report.agent}: run of {report.created_at[:10]}", ""]
+    try:
+        when = when_text(report.created_at)
+    except ValueError:  # a report stored before its time was ISO 8601: its date as written
+        when = report.created_at[:10]
+    out: list[str] = [f"## {report.agent}: run of {when}", ""]
     if report.findings:
         out += ["### What I asked and learned", ""]
         for i, f in enumerate(report.findings, 1):
