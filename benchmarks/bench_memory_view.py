@@ -8,7 +8,8 @@ blocks with each field's last change, the agents and their runs from the thread 
 The last-change column is cached by HEAD in the student's git directory (youlab_core/bundle/memory_last_change.py),
 so three cases are measured: an open with the cache current (the view opened again), an open after one new change
 (every refresh after a decision, undo or edit: only the new commit is walked), and the first open ever (no cache:
-the whole history is walked, once per student).
+the whole history is walked, once per student). The repository is packed as upkeep leaves a student's repository
+that has grown (youlab_core/memory/upkeep.py); the first open is also measured before packing (every object loose).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from youlab_core.bundle.memory_last_change import CACHE_FILE
 from youlab_core.bundle.memory_view import gather
 from youlab_core.config import Course, load_course
 from youlab_core.memory import MemoryStore
+from youlab_core.memory.upkeep import pack
 from youlab_core.state import open_store
 from youlab_core.threads import MemoryChats
 
@@ -130,6 +132,12 @@ def _view_rows(work: Path, courses: list[Course], repeat: int, commits: int) -> 
         count = int(subprocess.run(["git", "-C", str(repo), "rev-list", "--count", "HEAD"], check=True,
                                    capture_output=True, text=True).stdout)
         _open_views(sources, courses, "student")  # warm imports and the page cache
+        loose: list[float] = []
+        for _ in range(3):  # before upkeep packed it: every object is a file of its own
+            (repo / ".git" / CACHE_FILE).unlink()
+            loose.append(_timed(lambda: _open_views(sources, courses, "student")))
+        packed = pack(store.student("student").repo, "student")
+        assert packed.status == "packed", packed
         cached: list[float] = []
         changed: list[float] = []
         cold: list[float] = []
@@ -155,7 +163,9 @@ def _view_rows(work: Path, courses: list[Course], repeat: int, commits: int) -> 
             Row(AREA, f"open the view's data after one new change ({what})", _summary(changed), base,
                 f"{_goal(changed, VIEW_GOAL_MS)}; what every refresh after a decision, undo or edit costs"),
             Row(AREA, f"open the view's data the first time ({what})", _summary(cold), base,
-                f"no cache: the whole history walked (once per student); {len(cold)} opens")]
+                f"no cache: the whole history walked (once per student); {len(cold)} opens"),
+            Row(AREA, f"the same first time, before upkeep packed the repository ({what})", _summary(loose), "",
+                f"every object loose; {len(loose)} opens")]
 
 
 def _timed(fn: Any) -> float:
