@@ -64,6 +64,15 @@ async def test_a_view_model_is_never_run(bundle_env, user) -> None:
     assert "youlab:memory" not in answer and not runner.works
 
 
+async def test_open_webuis_own_tasks_get_the_views_name_not_its_suffix(bundle_env) -> None:
+    _, bundle, _ = bundle_env
+    pipe = load_plugin("youlab_agents").Pipe()
+    pipe._bundle = _async_value(bundle)
+    answer = await pipe.pipe({"model": "youlab_agents.youlab:memory", "messages": []}, __user__=ADMIN,
+                             __task__="title_generation")
+    assert answer == '{"title": "Your memory"}'
+
+
 def _async_value(value):
     async def get():
         return value

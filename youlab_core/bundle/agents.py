@@ -143,6 +143,8 @@ async def status(emit: Emit, text: str, *, done: bool = False) -> None:
 
 def task_answer(task_kind: str, title: str) -> str:
     """What an agent model answers to Open WebUI's own tasks (title, tags, follow-ups): nothing is run."""
+    view = find_view(title)  # the Pipe passes a view's suffix as its title: the view's name reads better
+    title = view.name if view is not None else title
     if "title" in task_kind:
         return json.dumps({"title": title})
     if "tags" in task_kind:

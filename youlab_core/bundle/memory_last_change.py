@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import subprocess
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -155,7 +156,7 @@ def _write_cache(git_dir: Path, courses: dict[str, Any]) -> None:
     """Atomically (readers holding the shared lock may write it at once: the last rename wins, both are right).
     Not fsynced: a lost cache is rebuilt."""
     target = git_dir / CACHE_FILE
-    staging = git_dir / f"{CACHE_FILE}.{os.getpid()}.tmp"
+    staging = git_dir / f"{CACHE_FILE}.{os.getpid()}.{threading.get_ident()}.tmp"  # one per writer thread
     try:
         staging.write_text(json.dumps({"version": _CACHE_VERSION, "courses": courses}))
         os.replace(staging, target)
