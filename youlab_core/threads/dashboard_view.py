@@ -199,7 +199,7 @@ def render_students(data: DashboardData) -> list[str]:
                 "of them.", ""]
     out += student_rows(students, data.names)
     out += ["_Time to decide: the median time from an agent proposing a change to the student deciding it. "
-            + ("You may read a student's memory with **A student's memory**; the student sees that you did._"
+            + ("You may read a student's memory with **Memory of a student**; the student sees that you did._"
                if data.reads_values else "Memory contents are not shown to you (the course's "
                "`teachers_read_memory` setting, or Open WebUI's admin chat access for admins)._"), ""]
     return out
