@@ -33,7 +33,7 @@ BATCH_MAX = 200  # messages written in one transaction at most
 COUNTS_KEPT = 100_000  # (student, course) counts remembered; past that the memo starts again
 RETRY_FIRST_SECONDS = 0.5  # pause before writing a batch again while the database is unreachable (doubles)
 RETRY_MAX_SECONDS = 10.0
-UNREACHABLE = (OperationalError, InterfaceError)  # connection refused, reset or closed: worth waiting for
+STORE_UNREACHABLE = (OperationalError, InterfaceError)  # connection refused, reset or closed: worth waiting for
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ class ActivityWorker:
         while True:
             try:
                 counts = self.store.record_messages(rows)
-            except UNREACHABLE as exc:
+            except STORE_UNREACHABLE as exc:
                 if self._stopped.is_set():
                     raise
                 if waited == 0.0:
