@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 RUNS_AT_KEPT = 100_000  # remembered (task, student) last-run counts; past that the memo starts again
 SETTLE_RETRY_FIRST_SECONDS = 0.5  # pause before recording an outcome again (doubles, up to the next)
 SETTLE_RETRY_MAX_SECONDS = 5.0
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
 def default_owner() -> str:
@@ -219,7 +219,7 @@ class Scheduler:
             self._settling.discard(current)
         return Executed(work, outcome, failures, crashed)
 
-    async def _while_lease_holds(self, work: DueWork, step: Callable[[], T]) -> T:
+    async def _while_lease_holds(self, work: DueWork, step: Callable[[], _T]) -> _T:
         """Run `step` in a worker thread; on a failure, again after a growing pause until our lease (renewed at
         the last tick, not while settling) may have expired; then the failure is raised."""
         # The lease was renewed at most one poll interval (plus jitter) before the batch started settling.
