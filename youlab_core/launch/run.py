@@ -28,9 +28,9 @@ from .env import openwebui_env
 from .processes import LaunchError, ManagedProcess, free_port, log_tail, port_is_free, wait_until_healthy
 from .provider import Provider, demo_provider, provider_from_env
 from .replicas import replica_env, replica_ports, start_replicas, start_services
+from .services import HOST
 from .stack import apply_patch, default_valves, prepare, start_openwebui
 
-HOST = "127.0.0.1"
 READY_PREFIX = "Open WebUI is ready at "
 CHECKOUT = Path(__file__).resolve().parents[2]
 
