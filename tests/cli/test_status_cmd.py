@@ -83,3 +83,26 @@ def test_pause_and_resume_record_who(world: World, capsys: pytest.CaptureFixture
 def test_unknown_task_is_refused(world: World, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(args(world, "pause", "nope")) == 2
     assert "no task 'nope'" in capsys.readouterr().err
+
+
+def test_json_has_health_actions_and_what_will_not_run(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    store = open_store(url=world.url)
+    try:
+        store.record_heartbeat("host:7:abc")
+        store.record_task_action("grader", "essay", "retry", "Ada (ada@example.org)", "run 1234 for u2")
+    finally:
+        store.close()
+    assert main(args(world, "status", "--course", "essay", "--json", "--status", "failed")) == 0
+    data = json.loads(capsys.readouterr().out)
+    [essay] = data["courses"]
+    assert {r["status"] for t in essay["tasks"] for r in t["runs"]} == {"failed"}  # the filter searched every run
+    assert essay["actions"][0]["action"] == "retry" and essay["actions"][0]["by"] == "Ada (ada@example.org)"
+    assert any("paused" in line for line in essay["will_not_run"])
+    assert [s["process"] for s in data["health"]["schedulers"]] == ["host:7:abc"]
+    assert "decide_seconds" in essay["students"][0]
+    assert main(args(world, "runs", "--actions")) == 0
+    out = capsys.readouterr().out
+    assert "Ada (ada@example.org)" in out and "retry" in out and "run 1234 for u2" in out
+    assert main(args(world, "runs", "--actions", "--json")) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [a["action"] for a in lines] == ["retry", "pause"]

@@ -166,9 +166,9 @@ async def _memory(bundle: Bundle, viewer: Viewer, course: Course, acc: Access, g
         raise DashboardRefused("You cannot read students' memory in this course: the course's teachers_read_memory "
                                "setting is off (for administrators: Open WebUI's ENABLE_ADMIN_CHAT_ACCESS).")
     who = await _ask(event_call, given, "student", _text(
-        "Read a student's memory", "Their email address or user id.", "student@example.org"))
+        "Read the memory of a student", "Their email address or user id.", "student@example.org"))
     user_id = await _one_student(bundle, course, str(who or ""))
-    await _confirm(event_call, given, "Read this student's memory",
+    await _confirm(event_call, given, "Read the memory of this student",
                    "The student will see in their memory view that you looked, and when.")
     memory = bundle.memory.student(user_id)
     await asyncio.to_thread(record_read, memory, viewer, acc.role, course.id, datetime.now(UTC))
