@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from youlab_core.config import CourseRegistry, parse_course
-from youlab_core.dashboard import access, course_status
+from youlab_core.dashboard import access, course_status, failure_reason, format_duration
+from youlab_core.dashboard_students import student_page
 from youlab_core.memory import MemoryStore
 from youlab_core.state import Retry, SqlStateStore, open_store
 from youlab_core.triggers import FakeClock
@@ -168,3 +169,37 @@ def test_access_when_the_course_lets_teachers_read_values() -> None:
     text = ESSAY.replace('teachers = ["Essay teachers"]', 'teachers = ["Essay teachers"]\nteachers_read_memory = true')
     essay = parse_course(text, "essay.toml")
     assert access(essay, role="user", groups={"Essay teachers"}, admin_chat_access=False).reads_values
+
+
+def test_failure_reasons_read_in_plain_words_then_the_first_recorded_line() -> None:
+    assert failure_reason("LLMError: upstream 503\nTraceback (most recent call last): ...") == \
+        "A service it needs could not be reached (LLMError: upstream 503)"
+    assert failure_reason("httpx.ReadTimeout: timed out").startswith("It waited too long for an answer")
+    assert failure_reason("ConfigError: llm_model: no model id set").startswith("Its language model is not set up")
+    assert failure_reason("course 'x' has no task 'y' any more").startswith("Its course or task is no longer")
+    assert failure_reason("a plain sentence nobody foresaw") == "a plain sentence nobody foresaw"
+    assert failure_reason(None) == "no reason was recorded" and len(failure_reason("x" * 500)) == 160
+    assert [format_duration(s) for s in (None, 4.25, 185, 7800, 90000)] == ["-", "4.2s", "3m05s", "2h10m", "1d1h"]
+
+
+def test_health_what_will_not_run_who_did_what_and_time_to_decide(world: World) -> None:
+    world.store.record_heartbeat("host:1:a")
+    world.store.record_task_action("grader", "essay", "run", "Ada (ada@example.org)", "for 2 student(s)")
+    status = course_status(world.store, world.registry, world.clock.now(), users_root=world.root / "users",
+                           agents_problem="llm_model: no model id set")
+    [essay] = status.courses
+    assert essay.blocked == ["No agent runs: llm_model: no model id set.", "Grader runs only by hand.",
+                             "No Manual is paused by admin@example.org (provider outage): it counts but starts no run."]
+    assert [(a.action, a.actor) for a in essay.actions] == [("run", "Ada (ada@example.org)"),
+                                                           ("pause", "admin@example.org")]
+    assert [b.owner for b in status.health.heartbeats] == ["host:1:a"]
+    assert set(status.health.problems_since) == {"courses/broken/course.toml"}  # since the file's last change
+    u1, u2 = essay.students or []
+    assert u1.decide_seconds is not None and u1.decide_seconds >= 0 and u2.decide_seconds is None
+
+
+def test_a_page_of_students_reads_only_the_page(world: World) -> None:
+    total, page = student_page(world.store, world.registry.course("essay"), world.root / "users", limit=1)
+    assert total == 2 and [(s.user_id, s.runs, s.approved, s.waiting) for s in page] == [("u1", 1, 1, 1)]
+    total, page = student_page(world.store, world.registry.course("essay"), world.root / "users", limit=5, offset=1)
+    assert [(s.user_id, s.failed_runs, s.waiting) for s in page] == [("u2", 1, 1)]
