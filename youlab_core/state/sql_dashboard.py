@@ -21,11 +21,15 @@ class DashboardStoreMixin(SqlBase):
         where = [activity.c.course_id == course_id]
         if user_ids is not None:
             where.append(activity.c.user_id.in_(list(user_ids)))
-        mine = and_(runs.c.course_id == activity.c.course_id, runs.c.user_id == activity.c.user_id)
+        # The page first, then the run counts of its rows only (with OFFSET, counts in the outer select would be
+        # computed for every skipped row too).
+        chosen = (select(activity).where(*where).order_by(activity.c.last_message_at.desc(), activity.c.user_id)
+                  .limit(limit).offset(offset).subquery())
+        mine = and_(runs.c.course_id == chosen.c.course_id, runs.c.user_id == chosen.c.user_id)
         total_runs = select(func.count()).where(mine).scalar_subquery()
         failed = select(func.count()).where(mine, runs.c.status == "failed").scalar_subquery()
-        page = (select(activity, total_runs.label("runs"), failed.label("failed")).where(*where)
-                .order_by(activity.c.last_message_at.desc(), activity.c.user_id).limit(limit).offset(offset))
+        page = (select(chosen, total_runs.label("runs"), failed.label("failed"))
+                .order_by(chosen.c.last_message_at.desc(), chosen.c.user_id))
         with self.engines.read.connect() as conn:
             total = int(conn.execute(select(func.count()).select_from(activity).where(*where)).scalar_one())
             rows = [(Activity(r.user_id, r.course_id, from_epoch(r.first_message_at),  # type: ignore[arg-type]
