@@ -14,8 +14,8 @@ import git
 import pytest
 
 from youlab_core.bundle import dashboard_actions
-from youlab_core.bundle.dashboard_access import NOT_YOURS, DashboardRefused, Viewer, access_records, who_looked
-from youlab_core.bundle.dashboard_actions import BUTTONS, DashboardActionError, button
+from youlab_core.bundle.dashboard_access import NOT_A_VIEWER, DashboardRefused, Viewer, access_records, who_looked
+from youlab_core.bundle.dashboard_actions import DASHBOARD_BUTTONS, DashboardActionError, button
 from youlab_core.bundle.dashboard_view import refresh_all
 from youlab_core.threads.dashboard_view import dashboard_chat_id
 
@@ -50,7 +50,7 @@ def memory_value(env: Env) -> None:
                                                    author="student:stu-1")
 
 
-@pytest.mark.parametrize("sub", BUTTONS)
+@pytest.mark.parametrize("sub", DASHBOARD_BUTTONS)
 async def test_students_and_teachers_of_other_courses_are_refused_whatever_the_body_says(env: Env, sub: str) -> None:
     forged = {"task": "progression-grader", "confirm": True, "student": "stu-1", "run_id": "r-bad",
               "students": "all", "role": "admin", "reads_values": True}
@@ -58,7 +58,7 @@ async def test_students_and_teachers_of_other_courses_are_refused_whatever_the_b
                           ({"id": "", "role": "admin"}, "adm")):
         with pytest.raises(DashboardRefused) as refused:
             await button(env.bundle, sub, body(chat_of, **forged), user)
-        assert str(refused.value) == NOT_YOURS
+        assert str(refused.value) == NOT_A_VIEWER
     assert not env.state.is_paused("progression-grader") and env.state.task_actions() == []
     assert dashboard_chat_id("stu-1", COURSE) not in env.chats
 

@@ -26,7 +26,7 @@ from ..errors import PermissionDenied
 from ..openwebui import internals as owui
 
 ACCESS_LOG = "access_log.jsonl"  # at the top of the student's repository
-NOT_YOURS = ("The course dashboard is for Open WebUI administrators and this course's teachers; you cannot see or "
+NOT_A_VIEWER = ("The course dashboard is for Open WebUI administrators and this course's teachers; you cannot see or "
              "change it.")
 
 
@@ -83,11 +83,11 @@ async def check(viewer: Viewer, course: Course, *, groups: GroupsOf = groups_of,
                 admin_chat: Callable[[], bool] = admin_chat_access) -> Access:
     """The viewer's access to the course; refuses (DashboardRefused) anyone who may not see it."""
     if not viewer.id:
-        raise DashboardRefused(NOT_YOURS)
+        raise DashboardRefused(NOT_A_VIEWER)
     found = access(course, role=viewer.role, groups=await groups(viewer.id) if viewer.role != "admin" else set(),
                    admin_chat_access=admin_chat())
     if not found.allowed:
-        raise DashboardRefused(NOT_YOURS)
+        raise DashboardRefused(NOT_A_VIEWER)
     return found
 
 

@@ -29,7 +29,7 @@ from ..state import RunStatus
 from ..threads.dashboard_view import DASHBOARD_TASK, Filters, dashboard_chat_id, student_rows, when
 from ..threads.report import value_text
 from . import dashboard_view as views
-from .dashboard_access import NOT_YOURS, DashboardRefused, Viewer, check, record_read
+from .dashboard_access import NOT_A_VIEWER, DashboardRefused, Viewer, check, record_read
 
 if TYPE_CHECKING:
     from ..state import StateStore
@@ -37,21 +37,21 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BUTTONS = ("refresh", "students", "memory", "run", "retry", "pause", "resume")
+DASHBOARD_BUTTONS = ("refresh", "students", "memory", "run", "retry", "pause", "resume")
 EventCall = Callable[[dict[str, Any]], Awaitable[Any]] | None
 Emit = Callable[[dict[str, Any]], Awaitable[Any]] | None
 STATUSES = {"failed": "Failed", "retrying": "Failed, will retry", "succeeded": "Done", "running": "Running"}
 PAGE = 100
 EVERY = "*"  # the "no filter" choice of a select (an empty value reads as a closed dialog)
 FAILED = "The dashboard could not do this right now; try again later (the server log has the details)."
-NO_BROWSER = 'No browser session for the dialogs. API callers pass "youlab": {...} (see docs/dashboard.md).'
+NO_DIALOGS = 'No browser session for the dialogs. API callers pass "youlab": {...} (see docs/dashboard.md).'
 
 
 class DashboardActionError(UserFacingError):
     """A wrong input or an action that cannot be done now; the viewer reads its text."""
 
 
-class _Cancelled(YoulabError):
+class _DialogClosed(YoulabError):
     """The viewer closed a dialog: nothing is done (control flow, never shown)."""
 
 
@@ -71,14 +71,14 @@ async def dashboard_of(bundle: Bundle, body: Any, viewer: Viewer) -> tuple[Cours
     """(course, access) when the body's chat is this viewer's dashboard and they may see the course; else refused."""
     chat_id = body.get("chat_id") if isinstance(body, dict) else None
     if not viewer.id or not isinstance(chat_id, str) or not chat_id:
-        raise DashboardRefused(NOT_YOURS)
+        raise DashboardRefused(NOT_A_VIEWER)
     chat = await bundle.backend.get_chat(chat_id)
     if chat is None or chat.user_id != viewer.id or bundle.state is None:
-        raise DashboardRefused(NOT_YOURS)  # the same answer for "not yours" and "does not exist"
+        raise DashboardRefused(NOT_A_VIEWER)  # the same answer for "not yours" and "does not exist"
     record = await asyncio.to_thread(_state(bundle).thread, chat_id)
     if record is None or record.task != DASHBOARD_TASK or record.user_id != viewer.id \
             or chat_id != dashboard_chat_id(viewer.id, record.course_id):
-        raise DashboardRefused(NOT_YOURS)
+        raise DashboardRefused(NOT_A_VIEWER)
     try:
         course = bundle.courses.course(record.course_id)
     except NotFound:
@@ -91,13 +91,13 @@ async def _ask(event_call: EventCall, given: dict[str, Any] | None, key: str, ev
     if given is not None:
         return given.get(key)
     if event_call is None:
-        raise DashboardActionError(NO_BROWSER)
+        raise DashboardActionError(NO_DIALOGS)
     try:
         answer = await event_call(event)
     except Exception:
-        raise DashboardActionError(NO_BROWSER) from None
+        raise DashboardActionError(NO_DIALOGS) from None
     if answer is None or answer is False or (isinstance(answer, dict) and "error" in answer):
-        raise _Cancelled
+        raise _DialogClosed
     return answer
 
 
@@ -285,8 +285,8 @@ async def button(bundle: Bundle, sub: str, body: Any, user: dict[str, Any], *, e
     """Run one button; rewrites the viewer's dashboard and returns Open WebUI's action result."""
     viewer = Viewer.of(user)
     course, acc = await dashboard_of(bundle, body, viewer)
-    if sub not in BUTTONS:
-        raise DashboardActionError(f"Unknown button {sub!r}; the dashboard's buttons: {', '.join(BUTTONS)}.")
+    if sub not in DASHBOARD_BUTTONS:
+        raise DashboardActionError(f"Unknown button {sub!r}; the dashboard's buttons: {', '.join(DASHBOARD_BUTTONS)}.")
     given = body.get("youlab")
     if given is not None and not isinstance(given, dict):
         raise DashboardActionError('"youlab" must be an object, for example {"task": "grader", "confirm": true}.')
@@ -297,7 +297,7 @@ async def button(bundle: Bundle, sub: str, body: Any, user: dict[str, Any], *, e
             flow = {"refresh": _refresh, "students": _students, "memory": _memory, "run": _run_by_hand,
                     "retry": _retry}[sub]
             result, extra, filters = await flow(bundle, viewer, course, acc, given, event_call)
-    except _Cancelled:
+    except _DialogClosed:
         result, extra, filters = "", (), Filters()
     parts = bundle.parts
     refresher = getattr(parts, "dashboards", None) if parts is not None else None

@@ -4,7 +4,7 @@ Who gets one: every Open WebUI admin (every course) and every member of a course
 Each dashboard is a chat of the viewer's with a fixed id per (viewer, course), created on first write, registered in
 the thread registry under DASHBOARD_TASK (so every read-only guard applies) and pinned, so it is one click away in the
 sidebar without the viewer doing anything first. `DashboardRefresher` (a background part of the bundle) rewrites
-every dashboard each REFRESH_SECONDS, and each button rewrites the acting viewer's at once. A dashboard whose figures
+every dashboard each DASHBOARD_REFRESH_SECONDS, and each button rewrites the acting viewer's at once. A dashboard whose figures
 did not change is not written again (only its "Updated" line would differ).
 """
 
@@ -37,7 +37,7 @@ from .dashboard_access import Viewer
 
 log = logging.getLogger(__name__)
 
-REFRESH_SECONDS = 60.0
+DASHBOARD_REFRESH_SECONDS = 60.0
 UsersSource = Callable[[], Awaitable[list[Any]]]  # Open WebUI's users (id, role, name, email)
 GroupsSource = Callable[[], Awaitable[dict[str, set[str]]]]  # group name -> member ids
 
@@ -186,10 +186,10 @@ async def refresh_all(src: DashboardSources) -> int:
 
 @dataclass
 class DashboardRefresher:
-    """The bundle's background part that keeps every dashboard current (each REFRESH_SECONDS, first at start)."""
+    """The bundle's background part that keeps every dashboard current (each DASHBOARD_REFRESH_SECONDS, first at start)."""
 
     src: DashboardSources
-    seconds: float = REFRESH_SECONDS
+    seconds: float = DASHBOARD_REFRESH_SECONDS
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
     _wake: asyncio.Event | None = field(default=None, repr=False)
 
