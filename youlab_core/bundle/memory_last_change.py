@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Course
+from ..errors import YoulabError
 from ..memory import blockfile
 from ..memory.blocks import block_path, new_doc
 
@@ -56,7 +57,7 @@ class LastChange:
         return cls(str(version), datetime.fromisoformat(str(at)), str(author), str(committer))
 
 
-class _RebuildCache(Exception):
+class _RebuildCache(YoulabError):
     """The cached HEAD is not an ancestor of HEAD (or git refused the range): walk everything."""
 
 
