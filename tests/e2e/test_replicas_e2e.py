@@ -222,7 +222,7 @@ def test_approvals_from_two_replicas_at_once_one_wins_the_other_is_told_why(rs: 
     results = sorted(a["youlab"]["results"][0] for a in answers)
     assert results.count(f"`{change}` approved.") == 1, results
     [other] = [r for r in results if r != f"`{change}` approved."]
-    assert other.startswith(f"`{change}` was") and "approved" in other, other  # "already approved" in words
+    assert other.startswith(f"`{change}` was") and "already approved" in other, other
     assert {a["youlab"]["statuses"][change] for a in answers} == {"approved"}
 
 
