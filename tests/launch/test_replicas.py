@@ -16,8 +16,8 @@ from youlab_core.launch.processes import LaunchError, free_port, port_is_free
 from youlab_core.launch.replicas import SharedServices, replica_env, replica_ports, start_services
 from youlab_core.launch.run import parse_args
 
-SERVICES = SharedServices("postgresql+psycopg://u:p@127.0.0.1:1/openwebui", "postgresql+psycopg://u:p@127.0.0.1:1/youlab",
-                          "redis://:r@127.0.0.1:2/0")
+SERVICES = SharedServices("postgresql+psycopg://u:p@127.0.0.1:1/openwebui",
+                          "postgresql+psycopg://u:p@127.0.0.1:1/youlab", "redis://:r@127.0.0.1:2/0")
 
 
 def test_a_replica_runs_on_the_shared_databases_and_redis_with_its_own_static_dir(tmp_path: Path) -> None:
