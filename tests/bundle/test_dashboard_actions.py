@@ -188,7 +188,8 @@ async def test_memory_contents_follow_the_course_setting_and_every_read_is_in_th
     assert head.author.name == "teacher:tea" and "Tom Teacher (tom@example.org) (teacher) read this memory" in head.message
     [record] = access_records(env.bundle.memory.student("stu-1"))
     assert (record["by"], record["role"], record["course"]) == ("Tom Teacher (tom@example.org)", "teacher", COURSE)
-    assert "Tom Teacher (tom@example.org) (a teacher)" in who_looked(env.bundle.memory.student("stu-1"))
+    assert "Tom Teacher (tom@example.org) (a teacher)" in who_looked(env.bundle.memory.student("stu-1"), COURSE)
+    assert who_looked(env.bundle.memory.student("stu-1"), "another-course") == ""
 
 
 @pytest.mark.parametrize("admin_chat_access", ["True", "False"])

@@ -118,9 +118,10 @@ def access_records(memory: Any) -> list[dict[str, str]]:
     return list(reversed(out))
 
 
-def who_looked(memory: Any, limit: int = 20) -> str:
-    """The memory view's "Who looked at your memory" section ("" when nobody did)."""
-    records = access_records(memory)
+def who_looked(memory: Any, course_id: str | None = None, limit: int = 20) -> str:
+    """The memory view's "Who looked at your memory" section for one course (every course: None); "" when nobody
+    did. Blocking (one file read)."""
+    records = [r for r in access_records(memory) if course_id in (None, r.get("course"))]
     if not records:
         return ""
     lines = ["### Who looked at your memory", ""]
