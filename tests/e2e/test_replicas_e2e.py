@@ -13,19 +13,27 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
-import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.test_bundle_e2e import report_message, student_chat
-from tests.support.replicas import ReplicaSet, running_replicas
+from tests.e2e.test_bundle_e2e import report_message
+from tests.support.replicas import (
+    Chatter,
+    ReplicaSet,
+    Student,
+    diffs_of,
+    folder_chats,
+    new_student,
+    running_replicas,
+    runs_of,
+    say,
+    succeeded,
+)
 from tests.support.waiting import eventually_sync as eventually
 from youlab_core.launch import LaunchError
 from youlab_core.openwebui import OpenWebUIClient, SyncOpenWebUIClient
@@ -34,7 +42,6 @@ from youlab_core.threads.memory_view import MEMORY_TASK
 pytestmark = pytest.mark.e2e
 
 HERE = Path(__file__).parent
-TUTOR = "e2e-quick-tutor"
 COURSE = "e2e-quick"
 LEASE = 40
 ENV = {
@@ -53,93 +60,6 @@ def rs() -> Iterator[ReplicaSet]:
             yield replica_set
     except LaunchError as exc:
         pytest.fail(f"the replicas did not start:\n{exc}", pytrace=False)
-
-
-@dataclass
-class Student:
-    user: dict[str, Any]
-    token: str
-    sent: int = 0  # messages answered (each one counted by whichever replica answered it)
-
-    @property
-    def id(self) -> str:
-        return str(self.user["id"])
-
-
-def new_student(rs: ReplicaSet, name: str, facts: list[str]) -> Student:
-    """A student with a saved course chat holding `facts` (what the agents find), made on replica 1."""
-    user, token = rs.make_student(name)
-    with rs.api(0, token) as api:
-        api.chats.new(student_chat(facts))
-    return Student(user, token)
-
-
-def say(rs: ReplicaSet, student: Student, replica: int, text: str) -> str:
-    with SyncOpenWebUIClient(rs.replicas[replica].url, token=student.token, timeout=120.0) as api:
-        reply = api.chat_completion({"model": TUTOR, "messages": [{"role": "user", "content": text}]})
-    student.sent += 1
-    return str(reply["choices"][0]["message"]["content"])
-
-
-@dataclass
-class Chatter:
-    """A student writing every `every` seconds on the replicas that are up, alternating; every reply must come."""
-
-    rs: ReplicaSet
-    student: Student
-    replicas: list[int]
-    every: float = 1.5
-    failures: list[str] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def __enter__(self) -> Chatter:
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        n = 0
-        while not self._stop.is_set():
-            replica = self.replicas[n % len(self.replicas)]
-            n += 1
-            try:
-                assert say(self.rs, self.student, replica, f"Still drafting, note {n}.")
-            except Exception as exc:  # the test reads these: a student's chat must never fail
-                self.failures.append(f"replica {replica + 1}: {type(exc).__name__}: {exc}")
-            self._stop.wait(self.every)
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        assert self._thread is not None
-        self._thread.join(timeout=150)
-
-
-def runs_of(rs: ReplicaSet, student: Student, task: str | None = None) -> list[Any]:
-    return rs.store().list_runs(user_id=student.id, task=task, limit=10_000)
-
-
-def folder_chats(rs: ReplicaSet, student: Student) -> dict[str, list[dict[str, Any]]]:
-    """Per agent task: the chats in the student's agent folder, as the sidebar lists them."""
-    found: dict[str, list[dict[str, Any]]] = {}
-    with rs.api(1, student.token) as api:
-        for folder in api.folders.list():
-            full = api.folders.get(folder["id"]) or {}
-            task = (full.get("meta") or {}).get("agentId")
-            if task:
-                found.setdefault(task, []).extend(api.chats.list_by_folder(folder["id"]))
-    return found
-
-
-def succeeded(rs: ReplicaSet, student: Student, task: str, count: int, timeout: float) -> list[Any]:
-    def done() -> list[Any] | None:
-        runs = [r for r in runs_of(rs, student, task) if r.status == "succeeded"]
-        return runs if len(runs) >= count else None
-
-    try:
-        return eventually(done, timeout, f"{count} succeeded {task} run(s) of {student.user['name']}")
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\nruns: {runs_of(rs, student)}\n{rs.logs()}") from None
 
 
 STUDENTS: dict[str, Student] = {}
@@ -193,11 +113,6 @@ def test_a_replica_killed_mid_run_leaves_the_run_to_another_which_completes_it_o
     pending = {i: d for i, d in diffs_of(rs, dora).items() if d["agent"] == "quick-after"}
     assert done.diffs_proposed and len(pending) == done.diffs_proposed  # no lost proposal, none made twice
     assert any(word in str(d.get("proposed_value")) for d in pending.values())
-
-
-def diffs_of(rs: ReplicaSet, student: Student) -> dict[str, dict[str, Any]]:
-    folder = rs.storage_root / "users" / student.id / "pending_diffs"
-    return {p.stem: json.loads(p.read_text()) for p in folder.glob("*.json")} if folder.exists() else {}
 
 
 def test_approvals_from_two_replicas_at_once_one_wins_the_other_is_told_why(rs: ReplicaSet) -> None:

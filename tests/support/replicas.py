@@ -1,6 +1,7 @@
 """Several real Open WebUI 0.12.4 replicas on PostgreSQL and Redis, started the way `scripts/run --replicas N` starts
-them (youlab_core.launch: services, replica environment, the first replica alone, then the others), for
-tests/e2e/test_replicas_e2e.py.
+them (youlab_core.launch: services, replica environment, the first replica alone, then the others), and the
+students' side of the replica tests (a student, a chat message on a chosen replica, a chatter that must never fail,
+the runs and threads to count), for tests/e2e/test_replicas_e2e.py (two replicas) and test_replicas_three_e2e.py.
 
 Differences from scripts/run, each for the test: YouLab's state store is on a PostgreSQL server of its own, so the
 test can stop it while Open WebUI's database stays up (stopping the one scripts/run shares would stop Open WebUI
@@ -22,6 +23,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from tests.e2e.test_bundle_e2e import TUTOR, student_chat
+from tests.support.waiting import eventually_sync as eventually
 
 from youlab_core.demo_model import DemoModelServer
 from youlab_core.install import InstallOptions
@@ -224,3 +229,99 @@ def running_replicas(count: int, *, courses: Mapping[str, Path] | None = None, e
             shutil.rmtree(root, ignore_errors=True)
         else:
             print(f"replica data kept in {root}: {json.dumps([str(r.log_path) for r in replicas])}")
+
+
+@dataclass
+class Student:
+    user: dict[str, Any]
+    token: str
+    sent: int = 0  # messages answered (each one counted by whichever replica answered it)
+
+    @property
+    def id(self) -> str:
+        return str(self.user["id"])
+
+
+def new_student(rs: ReplicaSet, name: str, facts: list[str]) -> Student:
+    """A student with a saved course chat holding `facts` (what the agents find), made on replica 1."""
+    user, token = rs.make_student(name)
+    with rs.api(0, token) as api:
+        api.chats.new(student_chat(facts))
+    return Student(user, token)
+
+
+def say(rs: ReplicaSet, student: Student, replica: int, text: str) -> str:
+    """One message of `student` to the e2e tutor on replica number `replica` (0-based); the reply's text."""
+    with SyncOpenWebUIClient(rs.replicas[replica].url, token=student.token, timeout=120.0) as api:
+        reply = api.chat_completion({"model": TUTOR, "messages": [{"role": "user", "content": text}]})
+    student.sent += 1
+    return str(reply["choices"][0]["message"]["content"])
+
+
+@dataclass
+class Chatter:
+    """A student writing every `every` seconds on the given replicas in turn; every reply must come (the test
+    reads `failures`)."""
+
+    rs: ReplicaSet
+    student: Student
+    replicas: list[int]
+    every: float = 1.5
+    failures: list[str] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def __enter__(self) -> Chatter:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        n = 0
+        while not self._stop.is_set():
+            replica = self.replicas[n % len(self.replicas)]
+            n += 1
+            try:
+                assert say(self.rs, self.student, replica, f"Still drafting, note {n}.")
+            except Exception as exc:  # the test reads these: a student's chat must never fail
+                self.failures.append(f"replica {replica + 1}: {type(exc).__name__}: {exc}")
+            self._stop.wait(self.every)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        assert self._thread is not None
+        self._thread.join(timeout=150)
+
+
+def runs_of(rs: ReplicaSet, student: Student, task: str | None = None) -> list[Any]:
+    return rs.store().list_runs(user_id=student.id, task=task, limit=10_000)
+
+
+def folder_chats(rs: ReplicaSet, student: Student, replica: int = 1) -> dict[str, list[dict[str, Any]]]:
+    """Per agent task: the chats in the student's agent folder, as the sidebar of replica `replica` lists them."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    with rs.api(replica, student.token) as api:
+        for folder in api.folders.list():
+            full = api.folders.get(folder["id"]) or {}
+            task = (full.get("meta") or {}).get("agentId")
+            if task:
+                found.setdefault(task, []).extend(api.chats.list_by_folder(folder["id"]))
+    return found
+
+
+def succeeded(rs: ReplicaSet, student: Student, task: str, count: int, timeout: float) -> list[Any]:
+    """Wait for `count` succeeded `task` runs of `student`; they are returned (the logs on failure)."""
+    def done() -> list[Any] | None:
+        runs = [r for r in runs_of(rs, student, task) if r.status == "succeeded"]
+        return runs if len(runs) >= count else None
+
+    try:
+        return eventually(done, timeout, f"{count} succeeded {task} run(s) of {student.user['name']}")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nruns: {runs_of(rs, student)}\n{rs.logs()}") from None
+
+
+def diffs_of(rs: ReplicaSet, student: Student) -> dict[str, dict[str, Any]]:
+    """The student's pending changes, as stored (id -> the change)."""
+    folder = rs.storage_root / "users" / student.id / "pending_diffs"
+    return {p.stem: json.loads(p.read_text()) for p in folder.glob("*.json")} if folder.exists() else {}
