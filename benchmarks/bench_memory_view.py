@@ -187,11 +187,12 @@ def _action_rows(work: Path, course: Course, sizes: tuple[int, ...], repeat: int
     users = work / "users"
     store = MemoryStore(users)
     template = store.student("template")
-    for block, spec in course.blocks.items():
-        template.write_field(course, block, next(iter(spec.fields)), "something", author="system:bench")
+    for name, block_spec in course.blocks.items():
+        template.write_field(course, name, next(iter(block_spec.fields)), "something", author="system:bench")
     snapshot = _snapshot(users / "template")
     block, field = course.tasks[0].queries[0].target.split(".")
     spec = course.field_spec(block, field)
+    assert spec is not None, f"{block}.{field}"
     rows: list[Row] = []
     rng = random.Random(5)
     for size in sizes:
@@ -212,7 +213,7 @@ def _action_rows(work: Path, course: Course, sizes: tuple[int, ...], repeat: int
             undo.append(time.perf_counter() - start)
             memory = store.student(f"u{rng.randrange(size)}")
             start = time.perf_counter()
-            value = parse_value(spec, f"typed by hand {i}", "the field")  # type: ignore[arg-type]
+            value = parse_value(spec, f"typed by hand {i}", "the field")
             memory.write_field(course, block, field, value, author=f"student:{memory.user_id}",
                                message=f"Edit {block}.{field} by hand")
             edit.append(time.perf_counter() - start)
