@@ -66,6 +66,10 @@ async def prepare(
             raise YoulabError(f"{admin.email} is not an admin in {url}")
         notes = await ensure_connection(client, provider, connection_state)
         report = await install(client, options)
+        # Open WebUI refreshes its model list (per process, or in Redis with replicas) only when /api/models is asked
+        # (the page does on load); install asked before creating the course models, so a student calling the API
+        # first got "Model not found" for the tutor. Refreshed once here, every replica sees the new models.
+        await client.models.available(refresh=True)
         return Prepared(token=client.token or "", user=user, report=report, notes=notes)
 
 
