@@ -7,20 +7,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.e2e.test_bundle_e2e import agent_threads, pending_diffs, report_message, say, student_chat
+from tests.support.e2e_chats import agent_threads, pending_diffs, report_message, run_agent, student_chat
 from tests.support.openwebui_stack import OpenWebUIHandle
 from youlab_core.memory import DiffStatus, MemoryStore
 from youlab_core.prompts import DialecticTask, parse_task
 
 TASK = "youlab_agents.quick-after"
 SCHOOL_QUESTION = "Which school does the student apply to?"
-
-
-async def run_agent(ow: OpenWebUIHandle, email: str) -> None:
-    async with ow.client() as admin:
-        reply = await say(admin, email, model=TASK)
-    summary = reply["choices"][0]["message"]["content"]
-    assert "1 succeeded" in summary, summary
 
 
 def school_diffs(ow: OpenWebUIHandle, user_id: str) -> dict[str, dict[str, Any]]:

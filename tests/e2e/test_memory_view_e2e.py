@@ -16,8 +16,7 @@ import git
 import httpx
 import pytest
 
-from tests.e2e.test_bundle_e2e import TUTOR, agent_threads, report_message, say, student_chat
-from tests.e2e.test_decisions_e2e import run_agent
+from tests.support.e2e_chats import TUTOR, agent_threads, report_message, run_agent, say, student_chat
 from tests.support.openwebui_stack import OpenWebUIHandle
 from tests.support.student_repo import commit_ids, students_commits_since
 from youlab_core.openwebui import OpenWebUIError

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_bundle_e2e import report_message
+from tests.support.e2e_chats import report_message
 from tests.support.replicas import (
     Chatter,
     ReplicaSet,
@@ -36,7 +36,7 @@ from tests.support.replicas import (
 )
 from tests.support.waiting import eventually_sync as eventually
 from youlab_core.launch import LaunchError
-from youlab_core.openwebui import OpenWebUIClient, SyncOpenWebUIClient
+from youlab_core.openwebui import OpenWebUIClient
 from youlab_core.threads.memory_view import MEMORY_TASK
 
 pytestmark = pytest.mark.e2e

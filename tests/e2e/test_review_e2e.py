@@ -13,13 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_bundle_e2e import (
-    agent_threads,
-    eventually,
-    report_message,
-    say,
-    student_chat,
-)
+from tests.support.e2e_chats import agent_threads, report_message, say, student_chat
+from tests.support.waiting import eventually
 from tests.support.openwebui_stack import OpenWebUIHandle
 from youlab_core.config.registry import CourseRegistry
 from youlab_core.memory import MemoryStore

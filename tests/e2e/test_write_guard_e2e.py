@@ -11,15 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_bundle_e2e import (
-    READ_ONLY,
-    TUTOR,
-    agent_threads,
-    demo_calls,
-    eventually,
-    say,
-    student_chat,
-)
+from tests.support.e2e_chats import READ_ONLY, TUTOR, agent_threads, demo_calls, say, student_chat
+from tests.support.waiting import eventually
 from tests.support.openwebui_stack import OpenWebUIHandle
 from youlab_core.openwebui import OpenWebUIError
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.test_bundle_e2e import TUTOR, student_chat
+from tests.support.e2e_chats import TUTOR, student_chat
 from tests.support.waiting import eventually_sync as eventually
 
 from youlab_core.demo_model import DemoModelServer
