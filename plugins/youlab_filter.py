@@ -10,7 +10,6 @@ requirements: youlab-core
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from pydantic import Field
 

@@ -16,7 +16,7 @@ from youlab_core.memory.repo import JOURNAL_FILE, StudentRepo
 from youlab_core.memory.upkeep import Upkeep, loose_count, loose_estimate, pack, pack_files, verify
 from youlab_core.settings import Settings
 
-from .conftest import Courses, assert_fsck_clean, git
+from .conftest import assert_fsck_clean, git
 
 
 def settings(**overrides: Any) -> Settings:

@@ -4,7 +4,6 @@ runs once. The pause is in the state store, so it holds across a restart and for
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 from youlab_core.config import CourseRegistry

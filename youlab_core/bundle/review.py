@@ -41,7 +41,7 @@ from . import memory_actions
 from .context import Bundle
 from .memory_view import field_label, refresh_quietly
 from .review_notice import SAVE_FAILED, Outcome, notice
-from .review_request import PAST, SUB_ACTIONS, Decision, ReviewError, ReviewRequest, checked_note, parse_request
+from .review_request import SUB_ACTIONS, Decision, ReviewError, ReviewRequest, checked_note, parse_request
 
 if TYPE_CHECKING:
     from ..state import ThreadRecord
