@@ -113,7 +113,7 @@
 					youlab.task ||
 					'an agent';
 				var date = formatDate(youlab.created_at) || formatDate(chat.created_at) || 'an unknown date';
-				return { agent: String(agent), date: date, memoryView: youlab.kind === 'memory_view' };
+				return { agent: String(agent), date: date, kind: String(youlab.kind || '') };
 			});
 		});
 	}
@@ -129,9 +129,13 @@
 	}
 
 	function bannerText(thread) {
-		// The student's memory view (docs/memory-view.md) is written by YouLab itself, not by one agent.
-		if (thread.memoryView) {
+		// The views YouLab writes itself, not one agent: the student's memory (docs/memory-view.md) and the course
+		// dashboard of admins and teachers (docs/dashboard.md).
+		if (thread.kind === 'memory_view') {
 			return 'Read-only: what your tutor knows about you. Change it with the buttons under it.';
+		}
+		if (thread.kind === 'course_dashboard') {
+			return "Read-only: the course's runs, health and students, kept current by YouLab. Act with the buttons under it.";
 		}
 		return (
 			'Read-only. Written by ' +

@@ -130,6 +130,10 @@ def wait_for_text(page: StudentPage, text: str) -> str:
     return text_of(page)
 
 
+DASHBOARD_BANNER = ("Read-only: the course's runs, health and students, kept current by YouLab. Act with the buttons "
+                    "under it.")  # the page patch's banner for chat.meta.youlab.kind == "course_dashboard"
+
+
 def open_dashboard(page: StudentPage, user_id: str) -> None:
     """From the start page: the pinned link, one click."""
     chat_id = dashboard_chat_id(user_id, COURSE)
@@ -147,7 +151,7 @@ def open_dashboard(page: StudentPage, user_id: str) -> None:
         whats_new.wait_for(state="detached")
     link.first.click()
     page.page.wait_for_url(f"**/c/{chat_id}")
-    page.wait_for_read_only()
+    assert page.wait_for_read_only() == DASHBOARD_BANNER
 
 
 def choose(page: StudentPage, title: str, value: str) -> None:
