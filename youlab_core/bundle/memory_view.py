@@ -35,6 +35,7 @@ from ..threads.memory_view import (
 from ..threads.model import REPORT_KEY, ChatRecord
 from ..threads.openwebui import OpenWebUIChats
 from ..threads.report import value_text
+from .dashboard_access import who_looked
 from ..threads.writer import report_diff_ids
 from .memory_last_change import last_changes
 
@@ -145,7 +146,9 @@ async def gather(bundle: Bundle, user_id: str, course: Course, extra: tuple[str,
                               value_text(d.current_value), value_text(d.proposed_value), listed.get(d.id, ""))
                   for d in pending)
     zone = zone or await user_zone(bundle, user_id)
-    return MemoryViewData(user_id, course.id, course.agent.name, tuple(blocks), tuple(agents), shown, extra, zone)
+    looked = await asyncio.to_thread(who_looked, memory, course.id)  # every read by a teacher or an admin
+    return MemoryViewData(user_id, course.id, course.agent.name, tuple(blocks), tuple(agents), shown, extra, zone,
+                          looked)
 
 
 async def _pin(bundle: Bundle, chat_id: str) -> None:

@@ -87,6 +87,7 @@ class MemoryViewData:
     pending: tuple[PendingView, ...]
     extra: tuple[str, ...] = field(default=())  # sections an action adds (a field's history, a download link)
     zone: str | None = None  # the student's time zone (Open WebUI's user.timezone); None: times read as UTC
+    looked: str = ""  # "Who looked at your memory" (teachers' and admins' reads, youlab_core.bundle.dashboard_access)
 
     def to_dict(self) -> dict[str, Any]:
         return {"user_id": self.user_id, "course": self.course_id, "pending": [p.diff_id for p in self.pending]}
@@ -146,6 +147,7 @@ def render_view(data: MemoryViewData) -> str:
         where = (f"also in [its agent's report](/c/{p.where})" if p.where
                  else "its report was archived or deleted: decide it here")
         out += [f"#### {p.label}", "", f"Proposed by {p.agent}; {where}.", "", render_diff(p.before, p.after), ""]
+    out += [data.looked.rstrip(), ""] if data.looked else []
     return "\n".join(out).rstrip() + "\n"
 
 
