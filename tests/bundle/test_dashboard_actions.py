@@ -17,8 +17,8 @@ from youlab_core.bundle import dashboard_actions
 from youlab_core.bundle.dashboard_access import NOT_A_VIEWER, DashboardRefused, Viewer, access_records, who_looked
 from youlab_core.bundle.dashboard_actions import DASHBOARD_BUTTONS, DashboardActionError, button
 from youlab_core.bundle.dashboard_view import refresh_all
-from youlab_core.bundle.memory_view import refresh
 from youlab_core.threads.dashboard_view import dashboard_chat_id
+from youlab_core.threads.memory_view import memory_chat_id
 
 from .dashboard_world import ADMIN, COURSE, OTHER_TEACHER, STUDENT, TEACHER, Env, add_runs, dashboard_env, patch_openwebui
 
@@ -191,7 +191,7 @@ async def test_memory_contents_follow_the_course_setting_and_every_read_is_in_th
     assert (record["by"], record["role"], record["course"]) == ("Tom Teacher (tom@example.org)", "teacher", COURSE)
     assert "Tom Teacher (tom@example.org) (a teacher)" in who_looked(env.bundle.memory.student("stu-1"), COURSE)
     assert who_looked(env.bundle.memory.student("stu-1"), "another-course") == ""
-    _, _, view = await refresh(env.bundle, "stu-1", env.bundle.courses.course(COURSE))  # the student's memory view
+    view = next(iter(env.chats[memory_chat_id("stu-1", COURSE)].chat["history"]["messages"].values()))["content"]
     assert "### Who looked at your memory" in view and "- Tom Teacher (tom@example.org) (a teacher), " in view
 
 

@@ -2,7 +2,7 @@
 Essay Coach" pinned in the sidebar without doing anything first, opens it in one click, sees a failed run's reason,
 retries it and pauses a task through Open WebUI's dialogs; a teacher of the course sees the students' progress without
 their memory contents and resumes the task; with the course's `teachers_read_memory` on, the teacher reads a student's
-memory and the read is committed into the student's repository; a teacher of another course and a student are refused
+memory, the read is committed into the student's repository and listed in the student's memory view; a teacher of another course and a student are refused
 by the server whatever they send.
 
 The tests share one Open WebUI (the session's) and run in file order, each starting from what the step before left.
@@ -30,6 +30,7 @@ from youlab_core.openwebui import SyncOpenWebUIClient
 from youlab_core.settings import Settings
 from youlab_core.state import SqlStateStore, open_store
 from youlab_core.threads.dashboard_view import dashboard_chat_id, view_title
+from youlab_core.threads.memory_view import memory_chat_id
 
 COURSE = "college-essay"
 TASK = "progression-grader"
@@ -301,4 +302,9 @@ def test_with_teachers_read_memory_on_a_read_is_recorded_in_the_students_history
     head = repo.head.commit
     assert head.author.name == f"teacher:{people.teacher['id']}" and "Tess Teacher" in str(head.message)
     assert "access_log.jsonl" in head.stats.files
+    with SyncOpenWebUIClient(openwebui.url, token=people.student_token, timeout=120.0) as client:
+        view = client.chats.get(memory_chat_id(people.student["id"], COURSE))  # the student's own memory view
+    assert view is not None
+    content = " ".join(m["content"] for m in view["chat"]["history"]["messages"].values())
+    assert "Who looked at your memory" in content and "Tess Teacher" in content
     assert teacher.errors == []

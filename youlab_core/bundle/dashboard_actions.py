@@ -30,6 +30,7 @@ from ..threads.dashboard_view import DASHBOARD_TASK, Filters, dashboard_chat_id,
 from ..threads.report import value_text
 from . import dashboard_view as views
 from .dashboard_access import NOT_A_VIEWER, DashboardRefused, Viewer, check, record_read
+from .memory_view import refresh_quietly
 
 if TYPE_CHECKING:
     from ..state import StateStore
@@ -172,6 +173,7 @@ async def _memory(bundle: Bundle, viewer: Viewer, course: Course, acc: Access, g
                    "The student will see in their memory view that you looked, and when.")
     memory = bundle.memory.student(user_id)
     await asyncio.to_thread(record_read, memory, viewer, acc.role, course.id, datetime.now(UTC))
+    await refresh_quietly(bundle, user_id, course.id)  # the student's memory view says who looked, at once
     lines = [f"### Memory of {views.names_of(await sources(bundle).users()).get(user_id, user_id)}", "",
              "_Your reading is recorded in the student's history._", ""]
     for block, spec in course.blocks.items():
