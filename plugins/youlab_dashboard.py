@@ -9,14 +9,10 @@ requirements: youlab-core
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from youlab_core.bundle import bundle_for, stored_filter_settings
 from youlab_core.bundle import dashboard_actions
-from youlab_core.errors import UserFacingError
-
-log = logging.getLogger("youlab.dashboard")
+from youlab_core.bundle.buttons import press
 
 
 class Action:
@@ -40,15 +36,6 @@ class Action:
         __event_call__: Any = None,
         __event_emitter__: Any = None,
     ) -> dict | None:
-        # Open WebUI shows a plain Exception's text as is: a UserFacingError's own words, else one fixed sentence.
-        try:
-            bundle = bundle_for(await stored_filter_settings(), settings_source=stored_filter_settings)
-            await bundle.start()  # the thread registry the dashboard is checked against
-            return await dashboard_actions.button(
-                bundle, __id__ or "", body, __user__ or {}, event_call=__event_call__, event_emitter=__event_emitter__
-            )
-        except UserFacingError as exc:
-            raise Exception(str(exc)) from None
-        except Exception:
-            log.exception("YouLab dashboard %r failed", __id__)
-            raise Exception(dashboard_actions.FAILED) from None
+        # Open WebUI shows the text of what this raises as is: youlab_core.bundle.buttons.press makes it a sentence.
+        return await press(dashboard_actions.button, __id__ or "", body, __user__, event_call=__event_call__,
+                           event_emitter=__event_emitter__, failed=dashboard_actions.FAILED)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from youlab_core.bundle import bundle_for, stored_filter_settings
 from youlab_core.bundle import memory_actions
-from youlab_core.errors import UserFacingError
+from youlab_core.bundle.buttons import press
+from youlab_core.bundle.review_notice import SAVE_FAILED
 
 
 class Action:
@@ -34,13 +34,6 @@ class Action:
         __event_call__: Any = None,
         __event_emitter__: Any = None,
     ) -> dict | None:
-        # Open WebUI shows a plain Exception's text as is: a UserFacingError's own words (button() turns any other
-        # failure into one fixed sentence and logs the detail).
-        try:
-            bundle = bundle_for(await stored_filter_settings(), settings_source=stored_filter_settings)
-            await bundle.start()  # the thread registry the view is checked against
-            return await memory_actions.button(
-                bundle, __id__ or "", body, __user__ or {}, event_call=__event_call__, event_emitter=__event_emitter__
-            )
-        except UserFacingError as exc:
-            raise Exception(str(exc)) from None
+        # Open WebUI shows the text of what this raises as is: youlab_core.bundle.buttons.press makes it a sentence.
+        return await press(memory_actions.button, __id__ or "", body, __user__, event_call=__event_call__,
+                           event_emitter=__event_emitter__, failed=SAVE_FAILED)

@@ -9,14 +9,10 @@ requirements: youlab-core
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from youlab_core.bundle import bundle_for, stored_filter_settings
 from youlab_core.bundle import review as bundle_review
-from youlab_core.errors import UserFacingError
-
-log = logging.getLogger("youlab.review")
+from youlab_core.bundle.buttons import press
 
 
 class Action:
@@ -35,15 +31,6 @@ class Action:
         __event_call__: Any = None,
         __event_emitter__: Any = None,
     ) -> dict | None:
-        # Open WebUI shows a plain Exception's text as is: a UserFacingError's own words, else one fixed sentence.
-        try:
-            bundle = bundle_for(await stored_filter_settings(), settings_source=stored_filter_settings)
-            await bundle.start()  # the thread registry the review re-renders through
-            return await bundle_review.review(
-                bundle, __id__ or "review", body, __user__ or {}, event_call=__event_call__, event_emitter=__event_emitter__
-            )
-        except UserFacingError as exc:
-            raise Exception(str(exc)) from None
-        except Exception:
-            log.exception("YouLab review %r failed", __id__)
-            raise Exception(bundle_review.SAVE_FAILED) from None
+        # Open WebUI shows the text of what this raises as is: youlab_core.bundle.buttons.press makes it a sentence.
+        return await press(bundle_review.review, __id__ or "review", body, __user__, event_call=__event_call__,
+                           event_emitter=__event_emitter__, failed=bundle_review.SAVE_FAILED)
