@@ -302,3 +302,69 @@ def test_another_student_sees_nothing_and_cannot_act(chromium: Any, openwebui: O
         assert world.memory().read_field(world.course(), *EDIT_FIELD) == EDITED
     finally:
         other.close()
+
+
+def test_the_agents_section_links_each_run_to_its_thread(student: StudentPage, world: StudentWorld) -> None:
+    thread = world.threads[TASK]
+    student.goto(f"/c/{view_id(world)}")
+    student.wait_for_read_only()
+    text = wait_for_view_text(student, "Background agents")
+    assert "Progression Grader" in text and "Runs, newest first:" in text
+    link = student.page.locator(f"#messages-container a[href='/c/{thread.chat_id}']")
+    assert link.count() == 1 and link.first.inner_text().strip()
+    link.first.click()
+    student.page.wait_for_url(f"**/c/{thread.chat_id}")
+    assert "Progression Grader" in student.wait_for_read_only()  # the run's own thread, with its agent's banner
+    assert student.errors == []
+
+
+def test_a_change_whose_report_is_gone_is_decided_in_the_view(student: StudentPage, world: StudentWorld) -> None:
+    cello = "Plays cello in the youth orchestra."
+    diff = world.memory().propose(world.course(), agent=TASK, run_id="a-run-whose-report-was-deleted",
+                                  block="student", field="profile", operation="replace", proposed_value=cello,
+                                  reasoning="said so", confidence="high",
+                                  source_query="What does the student do outside school?")
+    student.goto(f"/c/{view_id(world)}")
+    student.wait_for_read_only()
+    student.click_action("History of a field")  # any button writes the view again, now listing the change
+    choose = student.dialog("Show the history of", exact=True)
+    choose.locator("select").select_option("student.profile")
+    student.confirm(choose)
+    text = wait_for_view_text(student, "its report was archived or deleted: decide it here")
+    assert cello in text and diff.id not in text
+    answer = student.page.evaluate(  # the view's Approve all as an API caller posts it (confirmed in the body)
+        """async (chatId) => (await fetch('/api/chat/actions/youlab_review.approve_all', {method: 'POST',
+                headers: {Authorization: `Bearer ${localStorage.token}`, 'Content-Type': 'application/json'},
+                body: JSON.stringify({model: 'youlab_agents.youlab:memory', chat_id: chatId, id: 'view',
+                                      messages: [], session_id: null, youlab: {confirm: true}})})).text()""", view_id(world))
+    assert '"youlab"' in answer, answer
+    wait_until("the change approved", lambda: world.memory().get_diff(diff.id).status.value == "approved")
+    assert world.memory().read_field(world.course(), "student", "profile") == cello
+    student.page.reload()
+    assert "Nothing waits for your decision." in wait_for_view_text(student, "Nothing waits for your decision.")
+    assert cello in tutor_prompt(world)
+    assert student.errors == []
+
+
+def test_restore_an_earlier_value(student: StudentPage, world: StudentWorld) -> None:
+    assert world.memory().read_field(world.course(), *EDIT_FIELD) == EDITED
+    seen = commit_ids(repo(world))
+    student.click_action("Undo a change")
+    box = student.dialog("Undo a change of", exact=True)
+    box.locator("select").select_option(".".join(EDIT_FIELD))
+    student.confirm(box)
+    box = student.dialog("Undo a change of \u201cYour essay journey")
+    options = box.locator("select option")
+    labels = {options.nth(i).get_attribute("value"): options.nth(i).inner_text() for i in range(options.count())}
+    restore = next(value for value in labels if str(value).startswith("version:"))  # newest change first: the edit
+    assert labels[restore].startswith("Restore \u201c") and "the value before you changed it" in labels[restore]
+    box.locator("select").select_option(str(restore))
+    student.confirm(box)
+    student.confirm(student.dialog("Add a note (optional)"))
+
+    wait_until("the restore", lambda: world.memory().read_field(world.course(), *EDIT_FIELD) == "")
+    [restored] = students_commits_since(repo(world), seen, world.user_id)
+    assert "Restore journey.blockers to an earlier value" in str(restored.message)
+    assert EDITED in repo(world).git.log("-p", "--", "memory-blocks")  # history kept: the edit is still there
+    assert EDITED not in tutor_prompt(world)
+    assert student.errors == []
