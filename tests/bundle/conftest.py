@@ -51,8 +51,7 @@ def config_dir(tmp_path: Path) -> Path:
 async def bundle_env(tmp_path: Path, config_dir: Path):
     plugin = load_plugin("youlab_filter")
     flt = plugin.Filter()
-    flt.valves = flt.Valves(config_dir=str(config_dir), storage_root=str(tmp_path / "youlab"))
-    settings = settings_from_values(flt.valves)
+    settings = settings_from_values(flt.Valves(config_dir=str(config_dir), storage_root=str(tmp_path / "youlab")))
     runner = RecordingRunner()
     bundle: Bundle = bundle_for(settings, backend=MemoryChats(), given=Given(handler=runner.handler))
     assert await bundle.start() is not None

@@ -102,10 +102,9 @@ def patch_openwebui(monkeypatch: pytest.MonkeyPatch, env: Env) -> None:
 async def dashboard_env(tmp_path: Path, config_dir: Path, read_memory: bool) -> AsyncIterator[Env]:
     with_teachers(config_dir, read_memory)
     plugin = load_plugin("youlab_filter")
-    flt = plugin.Filter()
-    flt.valves = flt.Valves(config_dir=str(config_dir), storage_root=str(tmp_path / "youlab"))
     runner = RecordingRunner()
-    bundle: Bundle = bundle_for(settings_from_values(flt.valves), backend=MemoryChats(),
+    settings = settings_from_values(plugin.Filter.Valves(config_dir=str(config_dir), storage_root=str(tmp_path / "youlab")))
+    bundle: Bundle = bundle_for(settings, backend=MemoryChats(),
                                 given=Given(handler=runner.handler))
     assert await bundle.start() is not None
     bundle.backend.pinned = set()  # type: ignore[attr-defined]

@@ -81,9 +81,8 @@ def test_a_course_problem_shows_only_on_that_course_agents_without_server_paths(
 
 async def test_agents_that_cannot_run_say_so_plainly(tmp_path, config_dir):
     """A bundle whose settings name no model for the agents (no handler given, so build_parts makes a runner)."""
-    flt = load_plugin("youlab_filter").Filter()
-    flt.valves = flt.Valves(config_dir=str(config_dir), storage_root=str(tmp_path / "no-model"))
-    bundle = bundle_for(settings_from_values(flt.valves), backend=MemoryChats(),
+    valves = load_plugin("youlab_filter").Filter.Valves(config_dir=str(config_dir), storage_root=str(tmp_path / "no-model"))
+    bundle = bundle_for(settings_from_values(valves), backend=MemoryChats(),
                         given=Given(group_resolver=StaticGroupResolver({})))
     parts = await bundle.start()
     try:

@@ -110,8 +110,9 @@ async def test_broken_store_lets_the_chat_through(tmp_path, config_dir, caplog):
     from tests.bundle.conftest import load_plugin
 
     flt = load_plugin("youlab_filter").Filter()
-    flt.valves = flt.Valves(config_dir=str(config_dir), storage_root=str(tmp_path / "broken"))
-    bundle = bundle_for(settings_from_values(flt.valves), backend=MemoryChats(), given=Given(state=BrokenStore()))
+    settings = settings_from_values(flt.Valves(config_dir=str(config_dir), storage_root=str(tmp_path / "broken")))
+    bundle = bundle_for(settings, backend=MemoryChats(), given=Given(state=BrokenStore()))
+    await bundle.start()  # the process's active bundle is the one the filter uses
     try:
         with caplog.at_level(logging.ERROR):
             out = await flt.inlet(body("still here"), __user__={"id": "stu-1"}, __metadata__=meta("stu-1", "c1"), __model__=TUTOR)
@@ -159,8 +160,9 @@ async def test_memory_injection_can_be_turned_off(tmp_path, config_dir):
     from tests.bundle.conftest import load_plugin
 
     flt = load_plugin("youlab_filter").Filter()
-    flt.valves = flt.Valves(config_dir=str(config_dir), storage_root=str(tmp_path / "y2"), inject_memory=False)
-    bundle = bundle_for(settings_from_values(flt.valves), backend=MemoryChats())
+    settings = settings_from_values(flt.Valves(config_dir=str(config_dir), storage_root=str(tmp_path / "y2"), inject_memory=False))
+    bundle = bundle_for(settings, backend=MemoryChats())
+    await bundle.start()
     course = bundle.courses.course("college-essay")
     bundle.memory.student("stu-1").write_field(course, "student", "profile", "Loves astronomy.", author="student:stu-1")
     out = await flt.inlet(body("hi"), __user__={"id": "stu-1"}, __metadata__=meta("stu-1", "c1"), __model__=TUTOR)

@@ -26,6 +26,7 @@ from ..threads import OpenWebUIChats, ThreadWriter
 from ..threads.backend import ChatBackend
 from . import process
 from .parts import BundleParts, Given, build_parts
+from .valves import stored_filter_settings
 from .write_guard import unprotected_notice
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,26 @@ def bundle_for(settings: Settings, *, backend: ChatBackend | None = None, given:
             bundle = _bundles[key] = Bundle(settings, backend=backend, given=given, settings_source=settings_source)
         _by_identity[id(settings)] = (settings, bundle)
         return bundle
+
+
+async def current_bundle() -> Bundle:
+    """The bundle for a chat message: the process's active one, whose watcher follows the stored valves within
+    `config_check_seconds`, so a message costs no valve read (the global filter and the write guard run on every
+    message). Before any bundle started, or while the active one's parts cannot start (a wrong state_url, say), the
+    bundle for the valves stored in Open WebUI, read now; if they cannot be read, the active bundle if there is one
+    (its guard still has the thread's own markers), else the error propagates (the caller decides: the guard
+    refuses, counting lets the chat through)."""
+    active = process.active_bundle()
+    if active is not None and active.parts is not None:
+        return active
+    try:
+        settings = await stored_filter_settings()
+    except Exception:
+        if active is None:
+            raise
+        log.warning("YouLab could not read its stored valves; using the current settings", exc_info=True)
+        return active
+    return bundle_for(settings, settings_source=stored_filter_settings)
 
 
 class Bundle:

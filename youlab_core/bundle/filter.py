@@ -28,6 +28,9 @@ class ReadOnlyThread(UserFacingError):
     """Raised by the inlet for a message into an agent thread; its text is what the student sees."""
 
 
+GUARD_UNAVAILABLE = "YouLab could not check this chat just now, so the message was not sent. Please try again in a moment."
+
+
 def _model_id(body: dict[str, Any], model: dict[str, Any] | None) -> str:
     return str((model or {}).get("id") or body.get("model") or "")
 

@@ -2,11 +2,11 @@
 course-file watcher) run.
 
 Open WebUI re-executes a plugin file on every save and once per worker, but `youlab_core` is imported once per
-process, so this module's state is the process's. When the valves change, plugins ask for a Bundle with the new
-settings; starting it makes it the active one and stops the previous one's parts first (its scheduler gives back
-the claims it could not finish, so another process, or the new scheduler, takes them). Every valve therefore
-reaches every part at the next chat message, and within `config_check_seconds` without one (the watcher compares
-the stored valves).
+process, so this module's state is the process's. When the stored valves change, the active bundle's watcher (or
+the Pipe or an Action, which read them on each call) makes a Bundle with the new settings; starting it makes it the
+active one and stops the previous one's parts first (its scheduler gives back the claims it could not finish, so
+another process, or the new scheduler, takes them). Every valve therefore reaches every part within
+`config_check_seconds`; chat messages use the active bundle and read no valves (context.current_bundle).
 """
 
 from __future__ import annotations

@@ -121,15 +121,10 @@ GuardLookup = Callable[[str, str | None], Awaitable[Any]]  # (chat id, requested
 
 
 async def _bundle_lookup(chat_id: str, model_id: str | None) -> Any:
-    from . import process
-    from .context import bundle_for
-    from .valves import stored_filter_settings
+    from .context import current_bundle
 
-    # The active bundle follows the stored valves (its watcher), so most requests cost no valve read.
-    bundle = process.active_bundle()
-    if bundle is None or bundle.parts is None:
-        bundle = bundle_for(await stored_filter_settings(), settings_source=stored_filter_settings)
-        await bundle.start()
+    bundle = await current_bundle()  # no valve read per request; an unreadable setting fails closed (503)
+    await bundle.start()
     return await bundle.guard.is_agent_thread(chat_id, None, model_id=model_id)
 
 
