@@ -7,7 +7,7 @@ import pytest
 
 from youlab_core.bundle.review import SAVE_FAILED, ReviewError, review
 from youlab_core.memory import DiffClosed, StudentMemory
-from youlab_core.threads import Change, ThreadReport, ThreadWriter
+from youlab_core.threads import Change, Finding, ThreadReport, ThreadWriter
 
 
 
@@ -40,6 +40,32 @@ async def test_approve_one_applies_with_agent_author_and_rerenders(bundle_env):
     content = result["messages"][0]["content"]
     assert result["messages"][0]["id"] == ref.message_id and "✅ approved" in content and "pending your review" in content
     assert bundle.backend.chats[ref.chat_id].chat["history"]["messages"][ref.message_id]["content"] == content
+
+
+async def test_a_review_keeps_what_the_run_learned_beyond_its_changes(bundle_env):
+    """The re-rendered report is the whole report: questions that led to no change, problems and the values held
+    back come from the thread registry (stored when the thread was written), not from the chat JSON."""
+    _, bundle, _ = bundle_env
+    course = bundle.courses.course("college-essay")
+    diff = bundle.memory.student("stu-1").propose(
+        course, agent="progression-grader", run_id="run-1", block="journey", field="blockers", operation="replace",
+        proposed_value="Time.", reasoning="from the chat", confidence="high", source_query="What is blocking the student?")
+    report = ThreadReport(
+        "progression-grader", "Progression Grader", "college-essay", "run-1", "2026-11-24T00:00:00+00:00",
+        findings=[Finding("What is blocking the student?", "journey.blockers", "Time."),
+                  Finding("Which schools is the student applying to?", "student.schools", "Nothing new since last time.")],
+        changes=[Change(diff.id, "journey.blockers", "", "Time.", merge="replace")],
+        problems=["`student.schools`: nothing new to propose"],
+        held_back=["`student.schools`: Stanford (you rejected it on 20 Nov 2026)"])
+    ref = await ThreadWriter(bundle.backend, bundle.state).write_run("stu-1", report)
+    await forge(bundle, ref.chat_id, findings=[], problems=[], held_back=[])  # the view's copy says nothing
+    result = await review(bundle, "review", action_body(ref, decisions=[{"diff_id": diff.id, "decision": "approve"}]),
+                          {"id": "stu-1"})
+    content = result["messages"][0]["content"]
+    assert "✅ approved" in content
+    for said in ("Which schools is the student applying to?", "Nothing new since last time.",
+                 "nothing new to propose", "Stanford (you rejected it on 20 Nov 2026)"):
+        assert said in content, said
 
 
 async def test_reject_all_records_rejections(bundle_env):

@@ -25,8 +25,8 @@ def test_upgrade_from_version_1_keeps_the_data(store_url: str) -> None:
     store = open_store(url=store_url)  # upgrades to the latest version
     try:
         with store.engines.read.connect() as conn:
-            assert current_version(conn) == SCHEMA_VERSION == 6
-            assert conn.execute(select(tables.schema_version.c.version).order_by("version")).scalars().all() == [1, 2, 3, 4, 5, 6]
+            assert current_version(conn) == SCHEMA_VERSION == 7
+            assert conn.execute(select(tables.schema_version.c.version).order_by("version")).scalars().all() == [1, 2, 3, 4, 5, 6, 7]
         act = store.activity("u1", "c")
         assert act is not None and act.message_count == 7
         state = store.trigger_state("t", "u1")
@@ -130,3 +130,22 @@ def test_a_newer_database_is_refused(store_url: str) -> None:
     with pytest.raises(YoulabError, match="newer than this youlab-core"):
         migrate(engines)
     engines.dispose()
+
+
+def test_upgrade_from_version_6_keeps_threads_and_adds_their_narrative(store_url: str) -> None:
+    engines = make_engines(store_url)
+    assert migrate(engines, target=6) == 6
+    with engines.write.begin() as conn:  # version 6's threads table: no narrative column
+        conn.execute(text("ALTER TABLE youlab_threads DROP COLUMN narrative"))  # as version 2 made it
+        conn.execute(text("INSERT INTO youlab_threads (chat_id, user_id, task, course_id, run_id, created_at) "
+                          "VALUES ('old', 'u1', 't', 'c', 'r1', 1.0)"))
+    engines.dispose()
+    store = open_store(url=store_url)
+    try:
+        old = store.thread("old")
+        assert old is not None and old.run_id == "r1" and old.narrative is None
+        store.register_thread("new", "u1", "t", "c", "r2", created_at=T0, narrative={"held_back": ["x"]})
+        new = store.thread("new")
+        assert new is not None and new.narrative == {"held_back": ["x"]}
+    finally:
+        store.close()

@@ -42,6 +42,16 @@ def test_thread_registry(store: SqlStateStore) -> None:
     assert store.is_agent_thread("chat-3") and not store.is_agent_thread("chat-4")
 
 
+def test_a_threads_narrative_is_stored_and_a_retry_rewrites_it(store: SqlStateStore) -> None:
+    told = {"findings": [{"question": "Which school?", "target": "student.schools", "answer": "Nothing new.", "error": ""}],
+            "problems": [], "held_back": ["`student.schools`: Stanford"]}
+    store.register_thread("chat-1", "u1", "grader", "c", "run-1", created_at=T0, narrative=told)
+    thread = store.thread("chat-1")
+    assert thread is not None and thread.narrative == told
+    store.register_thread("chat-1", "u1", "grader", "c", "run-1", created_at=T0, narrative={"problems": ["late"]})
+    assert store.threads_for("u1")[0].narrative == {"problems": ["late"]}
+
+
 def test_agent_folders_are_recorded_per_student_and_task(store: SqlStateStore) -> None:
     store.record_folder("f-1", "u1", "grader", "c", created_at=T0)
     store.record_folder("f-2", "u1", "grader", "c", created_at=T0 + timedelta(days=1))

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from youlab_core.threads import Change, ThreadReport, render_diff, render_report, thread_title
+from youlab_core.threads import Change, Finding, ThreadReport, render_diff, render_report, thread_title
 from youlab_core.threads.model import ChatRecord
 from youlab_core.threads.report import TOO_SLOW, UNREACHABLE, WENT_WRONG, plain_problem, report_from_server
 
@@ -108,3 +108,30 @@ def test_report_from_server_takes_everything_from_the_records():
     assert (finding.question, finding.answer) == ("What is blocking the student?", "Time management.")
     text = render_report(report)
     assert "❌ rejected" in text and "Your note: not true" in text and UNREACHABLE in text
+
+
+def test_report_from_server_keeps_the_stored_narrative_beside_the_diffs():
+    """The registry's narrative (every question, problems, values held back) is the report's text beyond the
+    changes: a question that led to no change and a skipped one stay after a review re-renders the report."""
+    written = ThreadReport("progression-grader", "Progression Grader", "college-essay", "run-9", "2026-11-24T15:30:00+00:00",
+                           findings=[Finding("What is blocking the student?", "journey.blockers", "Time management."),
+                                     Finding("Which school?", "student.schools", "Nothing new."),
+                                     Finding("What is the topic?", "essay.topic", "", error="no answer")],
+                           problems=["`student.schools`: nothing new to propose"],
+                           held_back=["`student.schools`: Stanford (rejected on 24 Nov 2026)"])
+    report = report_from_server(task="progression-grader", agent="Progression Grader", course="college-essay",
+                                run_id="run-9", created_at=datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc),
+                                problems=[UNREACHABLE], narrative=written.narrative(),
+                                diffs=[_diff("d1", "journey.blockers", "approved")])
+    assert report.findings == written.findings
+    assert report.problems == ["`student.schools`: nothing new to propose", UNREACHABLE]
+    assert report.held_back == written.held_back
+    assert [c.diff_id for c in report.changes] == ["d1"]
+    text = render_report(report)
+    assert "Which school?" in text and "Stanford (rejected on 24 Nov 2026)" in text
+
+
+def test_a_malformed_stored_narrative_keeps_what_it_can():
+    report = report_from_server(task="t", agent="T", course="c", run_id="r", created_at=datetime(2026, 11, 24, tzinfo=timezone.utc),
+                                diffs=[], narrative={"findings": [{"question": "Q?"}, "junk", {"answer": "no question"}]})
+    assert [(f.question, f.target, f.answer) for f in report.findings] == [("Q?", "", "")]

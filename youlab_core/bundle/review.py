@@ -196,7 +196,7 @@ async def _truth(bundle: Bundle, thread: Thread) -> ThreadReport:
     created: datetime = record.created_at
     return report_from_server(task=record.task, agent=bundle.agent_name(record.task) or record.task,
                               course=record.course_id, run_id=record.run_id or "", created_at=created,
-                              diffs=diffs, problems=problems)
+                              diffs=diffs, problems=problems, narrative=record.narrative)
 
 
 async def _write_view(bundle: Bundle, thread: Thread, report: ThreadReport) -> str:

@@ -210,8 +210,11 @@ class ThreadRegistry(ABC):
 
     @abstractmethod
     def register_thread(
-        self, chat_id: str, user_id: str, task: str, course_id: str, run_id: str | None, created_at: datetime | None = None
-    ) -> None: ...
+        self, chat_id: str, user_id: str, task: str, course_id: str, run_id: str | None, created_at: datetime | None = None,
+        narrative: dict[str, Any] | None = None,
+    ) -> None:
+        """Record (or, for a retried run, rewrite) an agent thread; `narrative` is what its report says beyond the
+        changes (ThreadReport.narrative)."""
 
     @abstractmethod
     def thread(self, chat_id: str) -> ThreadRecord | None: ...

@@ -75,8 +75,15 @@ def _v6(conn: Connection) -> None:
     next(i for i in tables.runs.indexes if i.name == "ix_youlab_runs_course_user").create(conn, checkfirst=True)
 
 
+def _v7(conn: Connection) -> None:
+    # A thread's narrative: what its report says beyond the changes (questions answered without one, problems,
+    # values held back), kept so the report a review rebuilds from the server is the whole report.
+    if "narrative" not in {c["name"] for c in inspect(conn).get_columns("youlab_threads")}:
+        conn.execute(text("ALTER TABLE youlab_threads ADD COLUMN narrative TEXT"))
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1), (2, _v2), (3, _v3), (4, _v4), (5, _v5),
-                                                              (6, _v6)]
+                                                              (6, _v6), (7, _v7)]
 LATEST = MIGRATIONS[-1][0]
 
 

@@ -114,6 +114,9 @@ class ThreadRecord:
     course_id: str
     run_id: str | None
     created_at: datetime
+    # What the report says beyond its changes ({"findings", "problems", "held_back"}); None for threads written
+    # before schema version 7.
+    narrative: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,13 @@ def _run(r: Any) -> RunRecord:
 
 
 def _thread(r: Any) -> ThreadRecord:
-    return ThreadRecord(r.chat_id, r.user_id, r.task, r.course_id, r.run_id, from_epoch(r.created_at))  # type: ignore[arg-type]
+    try:
+        narrative = json.loads(r.narrative) if r.narrative else None
+    except ValueError:
+        log.warning("thread %s: its stored narrative is not JSON; the report shows its changes only", r.chat_id)
+        narrative = None
+    return ThreadRecord(r.chat_id, r.user_id, r.task, r.course_id, r.run_id, from_epoch(r.created_at),  # type: ignore[arg-type]
+                        narrative if isinstance(narrative, dict) else None)
 
 
 class RecordStoreMixin(SqlBase):
@@ -120,13 +126,16 @@ class RecordStoreMixin(SqlBase):
 
     # --- thread registry ---
     def register_thread(
-        self, chat_id: str, user_id: str, task: str, course_id: str, run_id: str | None, created_at: datetime | None = None
+        self, chat_id: str, user_id: str, task: str, course_id: str, run_id: str | None, created_at: datetime | None = None,
+        narrative: dict[str, Any] | None = None,
     ) -> None:
         at = to_epoch(created_at) if created_at is not None else self._now()
-        stmt = self._insert(threads).values(chat_id=chat_id, user_id=user_id, task=task, course_id=course_id, run_id=run_id, created_at=at)
+        told = json.dumps(narrative, sort_keys=True) if narrative is not None else None
+        stmt = self._insert(threads).values(chat_id=chat_id, user_id=user_id, task=task, course_id=course_id, run_id=run_id,
+                                            created_at=at, narrative=told)
         stmt = stmt.on_conflict_do_update(
             index_elements=[threads.c.chat_id],
-            set_={"user_id": user_id, "task": task, "course_id": course_id, "run_id": run_id},
+            set_={"user_id": user_id, "task": task, "course_id": course_id, "run_id": run_id, "narrative": told},
         )
         with self._writing() as conn:
             conn.execute(stmt)

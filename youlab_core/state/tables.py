@@ -109,6 +109,9 @@ threads = Table(
     Column("course_id", String(64), nullable=False),
     Column("run_id", String(36)),
     Column("created_at", Float, nullable=False),
+    # Version 7: what the thread's report says beyond its changes (JSON: findings, problems, held_back), so the
+    # report a review rebuilds from the server keeps it.
+    Column("narrative", Text),
     Index("ix_youlab_threads_user_task", "user_id", "task", "created_at"),
 )
 

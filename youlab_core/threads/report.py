@@ -89,6 +89,11 @@ class ThreadReport:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def narrative(self) -> dict[str, Any]:
+        """What the report says beyond its changes, kept in the thread registry (report_from_server reads it back)."""
+        return {"findings": [asdict(f) for f in self.findings], "problems": list(self.problems),
+                "held_back": list(self.held_back)}
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ThreadReport:
         return cls(
@@ -156,15 +161,27 @@ def _status(diff: Any) -> str:
     return str(getattr(status, "value", status))
 
 
+def _stored_findings(narrative: dict[str, Any]) -> list[Finding]:
+    return [Finding(question=str(f["question"]), target=str(f.get("target") or ""), answer=str(f.get("answer") or ""),
+                    error=str(f.get("error") or ""))
+            for f in narrative.get("findings") or [] if isinstance(f, dict) and f.get("question")]
+
+
 def report_from_server(
     *, task: str, agent: str, course: str, run_id: str, created_at: datetime, diffs: Sequence[Any],
-    problems: Sequence[str] = (),
+    problems: Sequence[str] = (), narrative: dict[str, Any] | None = None,
 ) -> ThreadReport:
-    """A thread's report from the server's records only: the registry's thread (task, course, run, time) and the
-    memory store's diffs shown in it (duck-typed `PendingDiff`s, in the order given). Each change's text, status and
-    the student's note come from its diff; each finding is the question that diff answered and what was learned."""
-    findings = [Finding(question=str(getattr(d, "source_query", "") or ""), target=d.target,
-                        answer=_learned(str(getattr(d, "reasoning", "") or ""))) for d in diffs]
+    """A thread's report from the server's records only: the registry's thread (task, course, run, time, and the
+    narrative the writer stored: every question with what was learned, problems, values held back) and the memory
+    store's diffs shown in it (duck-typed `PendingDiff`s, in the order given). Each change's text, status and the
+    student's note come from its diff. A thread stored without a narrative (before schema version 7) shows, as
+    findings, the question each diff answered and what was learned."""
+    if narrative:
+        stored = [str(p) for p in narrative.get("problems") or []]
+        problems = [*stored, *(p for p in problems if p not in stored)]
+    findings = _stored_findings(narrative) if narrative else [
+        Finding(question=str(getattr(d, "source_query", "") or ""), target=d.target,
+                answer=_learned(str(getattr(d, "reasoning", "") or ""))) for d in diffs]
     changes = [
         Change(diff_id=d.id, target=d.target, before=value_text(d.current_value), after=value_text(d.proposed_value),
                status=_status(d), reason=str(getattr(d, "reasoning", "") or ""),
@@ -172,8 +189,10 @@ def report_from_server(
                merge=str(getattr(getattr(d, "operation", ""), "value", getattr(d, "operation", "")) or ""))
         for d in diffs
     ]
+    held_back = [str(h) for h in (narrative or {}).get("held_back") or []]
     return ThreadReport(task=task, agent=agent, course=course, run_id=run_id, created_at=created_at.isoformat(),
-                        findings=[f for f in findings if f.question], changes=changes, problems=list(problems))
+                        findings=[f for f in findings if f.question], changes=changes, problems=list(problems),
+                        held_back=held_back)
 
 
 def _fence(text: str) -> str:

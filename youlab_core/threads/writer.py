@@ -170,7 +170,8 @@ class ThreadWriter:
             fresh = report_chat_json(report, title=existing.title, message_id=message_id, now=created.timestamp())
             await self.backend.update_chat_json(chat_id, {k: fresh[k] for k in ("models", "history", "messages", REPORT_KEY)})
         if self.registry is not None:
-            self.registry.register_thread(chat.id, user_id, report.task, report.course, report.run_id, created)
+            self.registry.register_thread(chat.id, user_id, report.task, report.course, report.run_id, created,
+                                          narrative=report.narrative())
         archived = await self._archive(earlier, pending, user_id, report.task) if self.archive_old_threads and not failed else []
         return ThreadRef(
             chat_id=chat.id, folder_id=chat.folder_id or folder.id, message_id=message_id, title=chat.title,
