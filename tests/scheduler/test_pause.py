@@ -86,3 +86,37 @@ async def test_the_pause_holds_across_a_restart(tmp_path: Path, registry: Course
         assert handler.runs("nightly") == [("nightly", "schedule", "u1")]
     finally:
         store.close()
+
+
+class CountingReads:
+    """The state store, counting the reads an after_messages check makes."""
+
+    def __init__(self, store: SqlStateStore) -> None:
+        self._store, self.reads = store, 0
+
+    def __getattr__(self, name: str):
+        found = getattr(self._store, name)
+        if name in ("activity", "trigger_state", "is_paused"):
+            def counted(*args, **kwargs):
+                self.reads += 1
+                return found(*args, **kwargs)
+            return counted
+        return found
+
+
+async def test_once_a_tick_saw_the_pause_a_message_reads_nothing_and_a_resume_claims_after_the_next_tick(
+        scheduler: Scheduler, store: SqlStateStore) -> None:
+    store.pause_task("counter", "demo", "teacher@example.org")
+    await tick(scheduler)  # every process sees a pause at its next tick
+    counting = CountingReads(store)
+    scheduler.store = counting  # type: ignore[assignment]
+    for _ in range(5):
+        store.record_message("u1", "demo", T0)
+        assert scheduler.claim_after_messages("u1", "demo") == []
+    assert counting.reads == 0
+    store.resume_task("counter", "demo", "teacher@example.org")
+    await tick(scheduler)
+    store.record_message("u1", "demo", T0)
+    [work] = scheduler.claim_after_messages("u1", "demo")
+    assert (work.task, work.user_ids) == ("counter", ["u1"])
+    assert counting.reads > 0

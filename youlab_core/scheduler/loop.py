@@ -315,7 +315,9 @@ class Scheduler:
             course = self.registry.course(course_id)
         except NotFound:
             return []
-        tasks = [t for t in course.tasks if t.after_messages and user_filter_allows(t, user_id, self.resolver)]
+        paused = self.planner.paused_seen  # as of the last tick: a paused task's check reads nothing
+        tasks = [t for t in course.tasks
+                 if t.after_messages and t.name not in paused and user_filter_allows(t, user_id, self.resolver)]
         if not tasks:
             return []
         if message_count is not None and all(

@@ -35,6 +35,9 @@ class Planner:
         self.settings = settings
         self.owner = owner
         self.resolver = resolver
+        # The tasks the last tick found paused: after_messages checks skip them without a read (a paused task costs
+        # the chat path nothing); a resume reaches them at the next tick.
+        self.paused_seen: frozenset[str] = frozenset()
 
     # --- evaluation ---
     def plan(self, now: datetime) -> None:
@@ -114,6 +117,7 @@ class Planner:
         rows stay due (plan() keeps making them due) and are claimed once it is resumed."""
         works: list[DueWork] = []
         paused = self.store.paused_tasks()  # one small read per tick; every process sees a pause at its next tick
+        self.paused_seen = frozenset(paused)
         for course, task in self.registry.tasks():
             room = capacity_batches - len(works)
             if room <= 0:
