@@ -10,7 +10,7 @@ from .source import ChatSummary, HistoryMessage, MessageSource, branch_messages,
 class InProcessMessageSource(MessageSource):
     async def list_chats(self, user_id: str) -> list[ChatSummary]:
         # Includes archived chats (the student's words there still count); Open WebUI leaves out its internal chats.
-        chats = [summary_from_chat(chat.model_dump()) for chat in await owui.user_chats(user_id)]
+        chats = [summary_from_chat(row) for row in await owui.user_chat_summaries(user_id)]
         return sorted(chats, key=lambda c: (c.updated_at, c.id), reverse=True)
 
     async def messages(self, user_id: str, chat_id: str) -> list[HistoryMessage]:

@@ -16,12 +16,12 @@ Internals used (`module:attribute`; INTERNALS holds the same list for the test):
 - open_webui.models.access_grants:AccessGrants.set_access_grants
 - open_webui.models.groups:Groups.get_all_groups, Groups.get_group_user_ids_by_id, GroupModel.id, GroupModel.name
 - open_webui.models.functions:Functions.get_function_valves_by_id
-- open_webui.models.chats:Chats.get_chats_by_user_id (a ChatListResponse with .items), Chats.get_chat_by_id,
+- open_webui.models.chats:Chats.get_chat_by_id,
   Chats.get_messages_map_by_chat_id, Chats.get_current_message_id, Chats.insert_new_chat (internal_meta=),
   Chats.upsert_message_to_chat_by_id_and_message_id, Chats.update_chat_by_id, Chats.toggle_chat_archive_by_id,
   Chats.toggle_chat_pinned_by_id, Chat.pinned,
-  ChatForm, ChatListResponse.items, the Chat table and its columns id, user_id, title, chat, meta, folder_id,
-  archived (ChatModel has the same fields, plus current_message_id and updated_at)
+  ChatForm, the Chat table and its columns id, user_id, title, chat, meta, folder_id,
+  archived, updated_at (ChatModel has the same fields, plus current_message_id)
 - open_webui.models.folders:Folders.get_folders_by_user_id, Folders.insert_new_folder, FolderForm, the Folder
   table and its columns id, user_id, name, meta, parent_id (FolderModel has the same fields)
 - open_webui.models.files:Files.insert_new_file, FileForm, FileModel.id (a student's data download is an Open WebUI
@@ -61,7 +61,6 @@ INTERNALS: tuple[str, ...] = (
     "open_webui.models.groups:GroupModel.id",
     "open_webui.models.groups:GroupModel.name",
     "open_webui.models.functions:Functions.get_function_valves_by_id",
-    "open_webui.models.chats:Chats.get_chats_by_user_id",
     "open_webui.models.chats:Chats.get_chat_by_id",
     "open_webui.models.chats:Chats.get_messages_map_by_chat_id",
     "open_webui.models.chats:Chats.get_current_message_id",
@@ -72,9 +71,9 @@ INTERNALS: tuple[str, ...] = (
     "open_webui.models.chats:Chats.toggle_chat_pinned_by_id",
     "open_webui.models.chats:Chat.pinned",
     "open_webui.models.chats:ChatForm",
-    "open_webui.models.chats:ChatListResponse.items",
     "open_webui.models.chats:Chat",
-    *(f"open_webui.models.chats:Chat.{c}" for c in ("id", "user_id", "title", "chat", "meta", "folder_id", "archived")),
+    *(f"open_webui.models.chats:Chat.{c}" for c in ("id", "user_id", "title", "chat", "meta", "folder_id", "archived",
+                                                     "updated_at")),
     *(f"open_webui.models.chats:ChatModel.{c}" for c in ("id", "user_id", "title", "chat", "meta", "folder_id",
                                                           "archived", "current_message_id", "updated_at")),
     "open_webui.models.folders:Folders.get_folders_by_user_id",
@@ -176,11 +175,20 @@ async def function_valves(function_id: str) -> dict[str, Any] | None:
 
 # Chats and folders -----------------------------------------------------------------------------------------------
 
-async def user_chats(user_id: str) -> list[Any]:
-    """The user's chats (ChatModel), archived ones included; Open WebUI leaves out its internal chats."""
-    from open_webui.models.chats import Chats
+async def user_chat_summaries(user_id: str) -> list[dict[str, Any]]:
+    """The user's chats as rows {id, title, updated_at, meta, chat: {models}}, archived ones included and Open
+    WebUI's internal chats left out (as Open WebUI's own chat list does), without loading each chat's whole JSON: a
+    student's list grows by an agent thread per run, and every run reads it."""
+    from open_webui.internal.db import get_async_db_context
+    from open_webui.models.chats import Chat
+    from sqlalchemy import select
 
-    return list((await Chats.get_chats_by_user_id(user_id)).items)
+    stmt = (select(Chat.id, Chat.title, Chat.updated_at, Chat.meta, Chat.chat["models"].label("models"))
+            .where(Chat.user_id == user_id, Chat.meta["internal"].as_boolean().is_not(True)))
+    async with get_async_db_context() as session:
+        rows = (await session.execute(stmt)).all()
+    return [{"id": r.id, "title": r.title, "updated_at": r.updated_at, "meta": r.meta or {},
+             "chat": {"models": r.models or []}} for r in rows]
 
 
 async def chat_by_id(chat_id: str) -> Any:
