@@ -67,10 +67,11 @@ async def _in_process(quick: bool) -> list[Row]:
     n = 300 if quick else 3000
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copytree(REPO / "config" / "courses", Path(tmp) / "config" / "courses")
-        flt = _plugin().Filter()
-        flt.valves = flt.Valves(config_dir=str(Path(tmp) / "config"), storage_root=str(Path(tmp) / "youlab"))
-        bundle = bundle_for(settings_from_values(flt.valves), backend=MemoryChats(),
-                            given=Given(handler=_IdleRunner().handler))
+        plugin = _plugin()
+        flt = plugin.Filter()
+        valves = plugin.Filter.Valves(config_dir=str(Path(tmp) / "config"), storage_root=str(Path(tmp) / "youlab"))
+        bundle = bundle_for(settings_from_values(valves), backend=MemoryChats(), given=Given(handler=_IdleRunner().handler))
+        await bundle.start()  # the filter uses the process's active bundle (as the first message does in Open WebUI)
         course = bundle.courses.course("college-essay")
         for u in range(50):
             bundle.memory.student(f"stu-{u}").write_field(course, "student", "profile", f"Student {u} likes chess.", author="bench")
@@ -80,8 +81,8 @@ async def _in_process(quick: bool) -> list[Row]:
         ]
         await _measure(flt, 50, chats)  # warm up: scheduler start, first reads
         bundle_samples = await _measure(flt, n, chats)
-        flt.valves = flt.Valves(config_dir=str(Path(tmp) / "config"), storage_root=str(Path(tmp) / "youlab"), inject_memory=False)
-        bundle_for(settings_from_values(flt.valves), backend=MemoryChats(), given=Given(handler=_IdleRunner().handler))
+        await bundle_for(settings_from_values(valves.model_copy(update={"inject_memory": False})), backend=MemoryChats(),
+                         given=Given(handler=_IdleRunner().handler)).start()  # what the watcher does on a valve change
         await _measure(flt, 50, chats)
         no_inject = await _measure(flt, n, chats)
         noop = await _measure(_NoopFilter(), n, chats)

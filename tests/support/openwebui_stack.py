@@ -100,9 +100,11 @@ class OpenWebUIHandle:
 
 @contextmanager
 def running_openwebui(root: Path, *, start_timeout: float | None = None,
-                      environ: Mapping[str, str] | None = None) -> Iterator[OpenWebUIHandle]:
+                      environ: Mapping[str, str] | None = None, demo_url: str | None = None) -> Iterator[OpenWebUIHandle]:
     """`environ`: variables as an operator would set them for scripts/run (e.g. YOULAB_VALVE_HONCHO_URL): they
-    reach Open WebUI's environment, and YOULAB_VALVE_* become install valves, exactly as scripts/run does it."""
+    reach Open WebUI's environment, and YOULAB_VALVE_* become install valves, exactly as scripts/run does it.
+    `demo_url`: a demo model already running elsewhere (its own process, as scripts/run starts it) instead of the
+    one in this process (handle.demo then sees no requests)."""
     extra = dict(environ or {})
     timeout = start_timeout or float(os.environ.get("YOULAB_E2E_START_TIMEOUT", "400"))
     data_dir = root / "data"
@@ -120,7 +122,7 @@ def running_openwebui(root: Path, *, start_timeout: float | None = None,
         warning = apply_patch()
         if warning:
             print(f"warning: {warning}")
-        provider = demo_provider(demo.base_url)
+        provider = demo_provider(demo_url or demo.base_url)
         # The test process's own provider or valve variables must not leak into the server.
         base = {k: v for k, v in os.environ.items() if not k.startswith("YOULAB_VALVE_")}
         base.update(extra)
