@@ -113,6 +113,22 @@ async def test_cancelled_confirmation_changes_nothing(bundle_env):
     assert result["youlab"]["statuses"] == {changes[0].diff_id: "pending"}
 
 
+async def test_a_confirmation_answered_with_a_leftover_input_value_is_a_confirmation(bundle_env):
+    """Open WebUI 0.12.4 answers Confirm with the value an earlier input dialog in the tab left behind (here the
+    History dialog's field), not `true`: the student confirmed, so the changes are approved with their note."""
+    _, bundle, _ = bundle_env
+    ref, changes, mem, course = await make_thread(bundle, "stu-1", [("journey", "grader_notes", "A")])
+    answers = iter(["journey.blockers", "checked"])
+
+    async def event_call(event):
+        return next(answers)
+
+    result = await review(bundle, "approve_all", {"chat_id": ref.chat_id, "id": ref.message_id}, {"id": "stu-1"},
+                          event_call=event_call)
+    assert result["youlab"]["statuses"] == {changes[0].diff_id: "approved"}
+    assert mem.get_diff(changes[0].diff_id).review_note == "checked"
+
+
 async def test_another_student_can_not_act(bundle_env):
     _, bundle, _ = bundle_env
     ref, changes, mem, course = await make_thread(bundle, "stu-1", [("journey", "grader_notes", "A")])

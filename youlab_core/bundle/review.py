@@ -91,6 +91,13 @@ async def _ask(event_call: EventCall, event: dict[str, Any]) -> Any:
         return {"error": str(exc)}
 
 
+def confirmed(answer: Any) -> bool:
+    """Whether a confirmation dialog was confirmed. Open WebUI 0.12.4 answers Confirm with `true`, except in a tab
+    that showed an input dialog before: then with that dialog's leftover value, a string (Chat.svelte passes the
+    dialog's input value through). Cancel answers `false`; no browser, an error object."""
+    return answer is True or isinstance(answer, str)
+
+
 def _looks_like_report(chat: ChatRecord) -> bool:
     # Not the agent's messages alone: an admin's own manual-run chat has those, and holds no report.
     return isinstance(chat.chat.get(REPORT_KEY), dict) or chat.youlab_meta is not None
@@ -247,7 +254,7 @@ async def _decisions(req: ReviewRequest, pending: list[Change], event_call: Even
         }})
         if _no_browser(answer):
             raise ReviewError('No browser session to confirm with. API callers pass "youlab": {"confirm": true}.')
-        if answer is not True:
+        if not confirmed(answer):
             return []
         note = await _ask(event_call, {"type": "input", "data": {
             "title": "Add a note (optional)", "message": f"Why? Leave empty to skip. At most {limit:,} characters.",
