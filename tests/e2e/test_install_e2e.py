@@ -117,7 +117,8 @@ def test_install_never_calls_functions_sync(openwebui: OpenWebUIHandle) -> None:
 def test_install_cli_is_idempotent_and_hides_secret_valves(openwebui: OpenWebUIHandle) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("YOULAB_VALVE_")}
     base = [sys.executable, "-m", "youlab_core", "install", "--url", openwebui.url,
-            "--email", openwebui.admin_email, "--password", openwebui.admin_password,
+            # One argument: a password may begin with "-" (token_urlsafe makes such), which argparse takes for a flag.
+            "--email", openwebui.admin_email, f"--password={openwebui.admin_password}",
             "--config-dir", str(openwebui.config_dir),
             "--valve", f"config_dir={openwebui.config_dir}", "--valve", f"storage_root={openwebui.storage_root}"]
     secret = "sk-never-print-me-123"
