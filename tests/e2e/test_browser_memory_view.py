@@ -133,6 +133,15 @@ def pinned_link(student: StudentPage, world: StudentWorld) -> Any:
     return link.first
 
 
+def undo_choices(student: StudentPage) -> Any:
+    """Undo a change, first dialog: the edited field; returns the second dialog, listing what can be undone."""
+    student.click_action("Undo a change")
+    box = student.dialog("Undo a change of", exact=True)
+    box.locator("select").select_option(".".join(EDIT_FIELD))
+    student.confirm(box)
+    return student.dialog("Undo a change of \u201cYour essay journey")
+
+
 def test_the_pinned_view_opens_in_one_click(student: StudentPage, world: StudentWorld) -> None:
     student.goto("/")
     link = pinned_link(student, world)
@@ -197,11 +206,7 @@ def test_undo_the_approved_change(student: StudentPage, world: StudentWorld) -> 
     proposed = str(blockers.proposed_value)
     assert proposed in tutor_prompt(world)
     seen = commit_ids(repo(world))
-    student.click_action("Undo a change")
-    box = student.dialog("Undo a change of", exact=True)
-    box.locator("select").select_option(".".join(EDIT_FIELD))
-    student.confirm(box)
-    box = student.dialog("Undo a change of \u201cYour essay journey")
+    box = undo_choices(student)
     assert "Undo Progression Grader's change you approved" in box.inner_text()
     box.locator("select").select_option(f"diff:{blockers.id}")
     student.confirm(box)
@@ -348,11 +353,7 @@ def test_a_change_whose_report_is_gone_is_decided_in_the_view(student: StudentPa
 def test_restore_an_earlier_value(student: StudentPage, world: StudentWorld) -> None:
     assert world.memory().read_field(world.course(), *EDIT_FIELD) == EDITED
     seen = commit_ids(repo(world))
-    student.click_action("Undo a change")
-    box = student.dialog("Undo a change of", exact=True)
-    box.locator("select").select_option(".".join(EDIT_FIELD))
-    student.confirm(box)
-    box = student.dialog("Undo a change of \u201cYour essay journey")
+    box = undo_choices(student)
     options = box.locator("select option")
     labels = {options.nth(i).get_attribute("value"): options.nth(i).inner_text() for i in range(options.count())}
     restore = next(value for value in labels if str(value).startswith("version:"))  # newest change first: the edit
