@@ -70,7 +70,7 @@ def test_upgrade_from_version_5_adds_heartbeats_and_the_course_index(store_url: 
     engines = make_engines(store_url)
     assert migrate(engines, target=5) == 5
     assert "youlab_heartbeats" not in inspect(engines.read).get_table_names()
-    assert migrate(engines) == SCHEMA_VERSION == 7
+    assert migrate(engines) == SCHEMA_VERSION == 8
     assert "youlab_heartbeats" in inspect(engines.read).get_table_names()
     assert "ix_youlab_runs_course_user" in {i["name"] for i in inspect(engines.read).get_indexes("youlab_runs")}
     engines.dispose()

@@ -25,8 +25,8 @@ def test_upgrade_from_version_1_keeps_the_data(store_url: str) -> None:
     store = open_store(url=store_url)  # upgrades to the latest version
     try:
         with store.engines.read.connect() as conn:
-            assert current_version(conn) == SCHEMA_VERSION == 7
-            assert conn.execute(select(tables.schema_version.c.version).order_by("version")).scalars().all() == [1, 2, 3, 4, 5, 6, 7]
+            assert current_version(conn) == SCHEMA_VERSION == 8
+            assert conn.execute(select(tables.schema_version.c.version).order_by("version")).scalars().all() == [1, 2, 3, 4, 5, 6, 7, 8]
         act = store.activity("u1", "c")
         assert act is not None and act.message_count == 7
         state = store.trigger_state("t", "u1")
@@ -147,5 +147,24 @@ def test_upgrade_from_version_6_keeps_threads_and_adds_their_narrative(store_url
         store.register_thread("new", "u1", "t", "c", "r2", created_at=T0, narrative={"held_back": ["x"]})
         new = store.thread("new")
         assert new is not None and new.narrative == {"held_back": ["x"]}
+    finally:
+        store.close()
+
+
+def test_upgrade_from_version_7_keeps_threads_open(store_url: str) -> None:
+    engines = make_engines(store_url)
+    assert migrate(engines, target=7) == 7
+    with engines.write.begin() as conn:  # version 7's threads table: no closed_at column
+        conn.execute(text("ALTER TABLE youlab_threads DROP COLUMN closed_at"))
+        conn.execute(text("INSERT INTO youlab_threads (chat_id, user_id, task, course_id, run_id, created_at) "
+                          "VALUES ('old', 'u1', 't', 'c', 'r1', 1.0)"))
+    engines.dispose()
+    store = open_store(url=store_url)
+    try:
+        assert [t.chat_id for t in store.threads_for("u1", "t", open_only=True)] == ["old"]  # read until archived
+        store.close_threads(["old"], at=T0)
+        assert store.threads_for("u1", "t", open_only=True) == []
+        closed = store.thread("old")
+        assert closed is not None and closed.closed_at == T0
     finally:
         store.close()

@@ -52,6 +52,17 @@ def test_a_threads_narrative_is_stored_and_a_retry_rewrites_it(store: SqlStateSt
     assert store.threads_for("u1")[0].narrative == {"problems": ["late"]}
 
 
+def test_closed_threads_are_left_out_of_the_open_ones(store: SqlStateStore) -> None:
+    for i, chat in enumerate(("chat-1", "chat-2", "chat-3")):
+        store.register_thread(chat, "u1", "grader", "c", f"run-{i}", created_at=T0 + timedelta(minutes=i))
+    store.close_threads(["chat-1", "chat-2"], at=T0)
+    store.close_threads([])
+    assert [t.chat_id for t in store.threads_for("u1", task="grader", open_only=True)] == ["chat-3"]
+    assert [t.chat_id for t in store.threads_for("u1", task="grader")] == ["chat-3", "chat-2", "chat-1"]
+    closed = store.thread("chat-1")
+    assert closed is not None and closed.closed_at == T0 and store.thread("chat-3").closed_at is None
+
+
 def test_agent_folders_are_recorded_per_student_and_task(store: SqlStateStore) -> None:
     store.record_folder("f-1", "u1", "grader", "c", created_at=T0)
     store.record_folder("f-2", "u1", "grader", "c", created_at=T0 + timedelta(days=1))

@@ -42,6 +42,28 @@ async def test_second_run_reuses_folder_and_archives_older_run(writer: ThreadWri
     assert {t.chat_id for t in state.threads_for("stu-1", task="progression-grader")} == {first.chat_id, second.chat_id}
 
 
+async def test_a_run_reads_only_the_threads_still_open(writer: ThreadWriter, chats: MemoryChats, state):
+    # A thread archived with nothing left to decide is closed in the registry; later runs do not read it again,
+    # so a run costs the same after a semester of runs as after two.
+    first = await writer.write_run("stu-1", make_report("run-0"))
+    for i in range(1, 8):
+        await writer.write_run("stu-1", make_report(f"run-{i}"), pending=make_report(f"run-{i}").changes)
+    assert state.thread(first.chat_id).closed_at is not None
+    assert [t.run_id for t in state.threads_for("stu-1", task="progression-grader", open_only=True)] == ["run-7"]
+    read: list[str] = []
+    get_chat = chats.get_chat
+
+    async def counted(chat_id: str):
+        read.append(chat_id)
+        return await get_chat(chat_id)
+
+    chats.get_chat = counted  # type: ignore[method-assign]
+    ref = await writer.write_run("stu-1", make_report("run-8"), pending=make_report("run-8").changes)
+    last = state.threads_for("stu-1", task="progression-grader")[1]
+    assert ref.archived == (last.chat_id,)
+    assert sorted(read) == sorted([ref.chat_id, last.chat_id])  # its own id (a retry?) and the one open thread
+
+
 async def test_archiving_can_be_turned_off(chats: MemoryChats, state):
     writer = ThreadWriter(chats, state, archive_old_threads=False)
     first = await writer.write_run("stu-1", make_report("run-1"))

@@ -220,8 +220,14 @@ class ThreadRegistry(ABC):
     def thread(self, chat_id: str) -> ThreadRecord | None: ...
 
     @abstractmethod
-    def threads_for(self, user_id: str, task: str | None = None, course_id: str | None = None) -> list[ThreadRecord]:
-        """This student's threads (of a task, of a course), newest first."""
+    def threads_for(
+        self, user_id: str, task: str | None = None, course_id: str | None = None, *, open_only: bool = False,
+    ) -> list[ThreadRecord]:
+        """This student's threads (of a task, of a course), newest first; `open_only`: without the closed ones."""
+
+    @abstractmethod
+    def close_threads(self, chat_ids: Sequence[str], at: datetime | None = None) -> None:
+        """Mark threads the thread writer archived with nothing left to decide: later runs no longer read them."""
 
     def is_agent_thread(self, chat_id: str) -> bool:
         return self.thread(chat_id) is not None

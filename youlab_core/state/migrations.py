@@ -82,8 +82,14 @@ def _v7(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE youlab_threads ADD COLUMN narrative TEXT"))
 
 
+def _v8(conn: Connection) -> None:
+    # When the thread writer archived a thread with nothing left to decide: later runs stop reading it.
+    if "closed_at" not in {c["name"] for c in inspect(conn).get_columns("youlab_threads")}:
+        conn.execute(text("ALTER TABLE youlab_threads ADD COLUMN closed_at FLOAT"))
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1), (2, _v2), (3, _v3), (4, _v4), (5, _v5),
-                                                              (6, _v6), (7, _v7)]
+                                                              (6, _v6), (7, _v7), (8, _v8)]
 LATEST = MIGRATIONS[-1][0]
 
 

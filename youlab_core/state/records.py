@@ -117,6 +117,8 @@ class ThreadRecord:
     # What the report says beyond its changes ({"findings", "problems", "held_back"}); None for threads written
     # before schema version 7.
     narrative: dict[str, Any] | None = None
+    # When the thread writer archived it with nothing left to decide (schema version 8); None: still open.
+    closed_at: datetime | None = None
 
 
 @dataclass(frozen=True)

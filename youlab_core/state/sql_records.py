@@ -39,7 +39,7 @@ def _thread(r: Any) -> ThreadRecord:
         log.warning("thread %s: its stored narrative is not JSON; the report shows its changes only", r.chat_id)
         narrative = None
     return ThreadRecord(r.chat_id, r.user_id, r.task, r.course_id, r.run_id, from_epoch(r.created_at),  # type: ignore[arg-type]
-                        narrative if isinstance(narrative, dict) else None)
+                        narrative if isinstance(narrative, dict) else None, from_epoch(r.closed_at))
 
 
 class RecordStoreMixin(SqlBase):
@@ -145,14 +145,25 @@ class RecordStoreMixin(SqlBase):
             row = conn.execute(select(threads).where(threads.c.chat_id == chat_id)).first()
         return _thread(row) if row else None
 
-    def threads_for(self, user_id: str, task: str | None = None, course_id: str | None = None) -> list[ThreadRecord]:
+    def threads_for(
+        self, user_id: str, task: str | None = None, course_id: str | None = None, *, open_only: bool = False,
+    ) -> list[ThreadRecord]:
         query = select(threads).where(threads.c.user_id == user_id)
         if task:
             query = query.where(threads.c.task == task)
         if course_id:
             query = query.where(threads.c.course_id == course_id)
+        if open_only:
+            query = query.where(threads.c.closed_at.is_(None))
         with self.engines.read.connect() as conn:
             return [_thread(r) for r in conn.execute(query.order_by(threads.c.created_at.desc()))]
+
+    def close_threads(self, chat_ids: Sequence[str], at: datetime | None = None) -> None:
+        if not chat_ids:
+            return
+        when = to_epoch(at) if at is not None else self._now()
+        with self._writing() as conn:
+            conn.execute(update(threads).where(threads.c.chat_id.in_(list(chat_ids))).values(closed_at=when))
 
     # --- outbox (named queues: "honcho" for the mirror, "letta" for Letta block writes) ---
     def outbox_enqueue(self, payload: dict[str, Any], *, queue: str = DEFAULT_QUEUE) -> int | None:

@@ -112,6 +112,9 @@ threads = Table(
     # Version 7: what the thread's report says beyond its changes (JSON: findings, problems, held_back), so the
     # report a review rebuilds from the server keeps it.
     Column("narrative", Text),
+    # Version 8: when the thread writer archived the thread with nothing left to decide in it. Later runs read only
+    # threads without it, so a run's cost does not grow with the student's history of runs.
+    Column("closed_at", Float),
     Index("ix_youlab_threads_user_task", "user_id", "task", "created_at"),
 )
 
