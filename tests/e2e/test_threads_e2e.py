@@ -112,6 +112,9 @@ def test_an_earlier_thread_is_archived_only_when_nothing_is_left_to_decide(openw
         if diff_id in pending_ids(world):
             memory.reject(diff_id, reviewer=f"student:{world.user_id}")
     run_agent_by_hand(openwebui, TASK, world.user_id)
+    archived = world.chat(first)
+    assert archived["archived"] is True and archived["folder_id"] is None  # as Open WebUI's own archiving leaves it
+    run_agent_by_hand(openwebui, TASK, world.user_id)  # a closed thread is not read again, and stays archived
     assert world.chat(first)["archived"] is True
 
 

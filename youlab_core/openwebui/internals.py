@@ -18,10 +18,10 @@ Internals used (`module:attribute`; INTERNALS holds the same list for the test):
 - open_webui.models.functions:Functions.get_function_valves_by_id
 - open_webui.models.chats:Chats.get_chat_by_id,
   Chats.get_messages_map_by_chat_id, Chats.get_current_message_id, Chats.insert_new_chat (internal_meta=),
-  Chats.upsert_message_to_chat_by_id_and_message_id, Chats.update_chat_by_id, Chats.toggle_chat_archive_by_id,
-  Chats.toggle_chat_pinned_by_id, Chat.pinned,
-  ChatForm, the Chat table and its columns id, user_id, title, chat, meta, folder_id,
-  archived, updated_at (ChatModel has the same fields, plus current_message_id)
+  Chats.upsert_message_to_chat_by_id_and_message_id, Chats.update_chat_by_id, Chats.toggle_chat_pinned_by_id,
+  Chat.pinned, ChatForm, the Chat table and its columns id, user_id, title, chat, meta, folder_id, archived,
+  updated_at, last_read_at (archiving writes what Chats.toggle_chat_archive_by_id writes; ChatModel has the same
+  fields, plus current_message_id)
 - open_webui.models.folders:Folders.get_folders_by_user_id, Folders.insert_new_folder, FolderForm, the Folder
   table and its columns id, user_id, name, meta, parent_id (FolderModel has the same fields)
 - open_webui.models.files:Files.insert_new_file, FileForm, FileModel.id (a student's data download is an Open WebUI
@@ -67,13 +67,12 @@ INTERNALS: tuple[str, ...] = (
     "open_webui.models.chats:Chats.insert_new_chat",
     "open_webui.models.chats:Chats.upsert_message_to_chat_by_id_and_message_id",
     "open_webui.models.chats:Chats.update_chat_by_id",
-    "open_webui.models.chats:Chats.toggle_chat_archive_by_id",
     "open_webui.models.chats:Chats.toggle_chat_pinned_by_id",
     "open_webui.models.chats:Chat.pinned",
     "open_webui.models.chats:ChatForm",
     "open_webui.models.chats:Chat",
     *(f"open_webui.models.chats:Chat.{c}" for c in ("id", "user_id", "title", "chat", "meta", "folder_id", "archived",
-                                                     "updated_at")),
+                                                     "updated_at", "last_read_at")),
     *(f"open_webui.models.chats:ChatModel.{c}" for c in ("id", "user_id", "title", "chat", "meta", "folder_id",
                                                           "archived", "current_message_id", "updated_at")),
     "open_webui.models.folders:Folders.get_folders_by_user_id",
@@ -278,10 +277,22 @@ async def update_chat(chat_id: str, changes: dict[str, Any]) -> Any:
     return await Chats.update_chat_by_id(chat_id, changes)
 
 
-async def toggle_chat_archive(chat_id: str) -> Any:
-    from open_webui.models.chats import Chats
+async def archive_chat(chat_id: str) -> bool:
+    """Archive the chat as Open WebUI's toggle does (archived, out of its folder, touched), in one UPDATE that leaves
+    an archived chat alone; False when no unarchived chat has that id. Database errors propagate."""
+    import time
 
-    return await Chats.toggle_chat_archive_by_id(chat_id)
+    from open_webui.internal.db import get_async_db_context
+    from open_webui.models.chats import Chat
+    from sqlalchemy import update
+
+    now = int(time.time())
+    query = (update(Chat).where(Chat.id == chat_id, Chat.archived.is_(False))
+             .values(archived=True, folder_id=None, updated_at=now, last_read_at=now))
+    async with get_async_db_context() as session:
+        result = await session.execute(query)
+        await session.commit()
+    return bool(result.rowcount)
 
 
 async def pin_chat(chat_id: str) -> None:

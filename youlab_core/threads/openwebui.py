@@ -77,8 +77,5 @@ class OpenWebUIChats(ChatBackend):
             raise RuntimeError(f"Open WebUI could not update chat {chat_id}")
 
     async def archive_chat(self, chat_id: str) -> None:
-        current = await self.get_chat(chat_id)
-        if current is None or current.archived:
-            return
-        if await owui.toggle_chat_archive(chat_id) is None:
-            raise RuntimeError(f"Open WebUI could not archive chat {chat_id}")
+        # One UPDATE: reading the row first (to archive only once) cost as much again on every run.
+        await owui.archive_chat(chat_id)
