@@ -145,8 +145,29 @@ for entry in internals.INTERNALS:
             break
 from open_webui.utils.plugin import replace_imports
 sample = "from utils.a import b\\nfrom apps.c import d\\nfrom main import app\\nfrom config import e\\nfrom x import y\\n"
+
+
+async def seam():
+    # The seam's own queries against Open WebUI's real tables (SQLite here; the e2e replicas run them on PostgreSQL).
+    import asyncio
+    from open_webui.models.users import Users
+    await Users.insert_new_user("stu", "Student", "stu@example.com", role="admin")
+    folder = await internals.insert_folder("stu", "Agent", {})
+    for chat_id, meta in (("own", {}), ("thread", {"youlab": {"type": "background_agent"}}), ("inner", {"internal": True})):
+        await internals.insert_chat(chat_id, "stu", {"title": chat_id, "models": ["m"]}, folder_id=folder.id, meta=meta)
+    listed = sorted(r["id"] for r in await internals.user_chat_summaries("stu"))
+    without = [r["id"] for r in await internals.user_chat_summaries("stu", without_meta_key="youlab")]
+    archived = [await internals.archive_chat("thread"), await internals.archive_chat("thread"),
+                await internals.archive_chat("nothing")]
+    row = await internals.chat_row("thread")
+    return {"listed": listed, "without": without, "archived": archived,
+            "row": [bool(row.archived), row.folder_id, row.updated_at > 0]}
+
+
+import asyncio
 print("RESULT " + json.dumps({"missing": missing,
-                              "same_rewrite": replace_imports(sample) == internals.stored_plugin_content(sample)}))
+                              "same_rewrite": replace_imports(sample) == internals.stored_plugin_content(sample),
+                              "seam": asyncio.run(seam())}))
 """
 
 
@@ -178,3 +199,12 @@ def test_every_listed_internal_exists_in_the_installed_open_webui(checked: dict[
 
 def test_plugin_rewrites_match_open_webuis_replace_imports(checked: dict[str, object]) -> None:
     assert checked["same_rewrite"] is True
+
+
+def test_the_chat_list_leaves_out_agent_threads_and_archiving_is_one_idempotent_update(checked: dict[str, object]) -> None:
+    seam = checked["seam"]
+    assert isinstance(seam, dict)
+    assert seam["listed"] == ["own", "thread"]  # Open WebUI's internal chats are never listed
+    assert seam["without"] == ["own"]  # what a run reads: no agent thread, however many runs there were
+    assert seam["archived"] == [True, False, False]  # archived once; again, or a missing chat: nothing to do
+    assert seam["row"] == [True, None, True]  # archived and out of its folder, as Open WebUI's own toggle leaves it

@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 from ..openwebui import internals as owui
+from ..threads.model import META_KEY
 from .source import ChatSummary, HistoryMessage, MessageSource, branch_messages, summary_from_chat
 
 
 class InProcessMessageSource(MessageSource):
     async def list_chats(self, user_id: str) -> list[ChatSummary]:
         # Includes archived chats (the student's words there still count); Open WebUI leaves out its internal chats.
-        chats = [summary_from_chat(row) for row in await owui.user_chat_summaries(user_id)]
+        # Agent threads are left out in the query (scope.is_agent_chat still checks what comes back).
+        chats = [summary_from_chat(row) for row in await owui.user_chat_summaries(user_id, without_meta_key=META_KEY)]
         return sorted(chats, key=lambda c: (c.updated_at, c.id), reverse=True)
 
     async def messages(self, user_id: str, chat_id: str) -> list[HistoryMessage]:

@@ -174,16 +174,19 @@ async def function_valves(function_id: str) -> dict[str, Any] | None:
 
 # Chats and folders -----------------------------------------------------------------------------------------------
 
-async def user_chat_summaries(user_id: str) -> list[dict[str, Any]]:
+async def user_chat_summaries(user_id: str, *, without_meta_key: str | None = None) -> list[dict[str, Any]]:
     """The user's chats as rows {id, title, updated_at, meta, chat: {models}}, archived ones included and Open
-    WebUI's internal chats left out (as Open WebUI's own chat list does), without loading each chat's whole JSON: a
-    student's list grows by an agent thread per run, and every run reads it."""
+    WebUI's internal chats left out (as Open WebUI's own chat list does), without loading each chat's whole JSON.
+    `without_meta_key`: also leave out chats whose meta has that key (the agent threads, one more per run: every
+    run reads this list, so it must not grow with the runs)."""
     from open_webui.internal.db import get_async_db_context
     from open_webui.models.chats import Chat
     from sqlalchemy import select
 
     stmt = (select(Chat.id, Chat.title, Chat.updated_at, Chat.meta, Chat.chat["models"].label("models"))
             .where(Chat.user_id == user_id, Chat.meta["internal"].as_boolean().is_not(True)))
+    if without_meta_key:
+        stmt = stmt.where(Chat.meta[without_meta_key].as_string().is_(None))  # NULL when the key is missing
     async with get_async_db_context() as session:
         rows = (await session.execute(stmt)).all()
     return [{"id": r.id, "title": r.title, "updated_at": r.updated_at, "meta": r.meta or {},
