@@ -69,6 +69,20 @@ async def test_archiving_can_be_turned_off(chats: MemoryChats, state):
     first = await writer.write_run("stu-1", make_report("run-1"))
     second = await writer.write_run("stu-1", make_report("run-2"), pending=[])
     assert second.archived == () and not chats.chats[first.chat_id].archived
+    assert state.thread(first.chat_id).closed_at is not None  # nothing left to decide: not read again all the same
+
+
+async def test_a_thread_the_student_archived_is_closed_once_nothing_in_it_is_pending(
+    writer: ThreadWriter, chats: MemoryChats, state,
+):
+    first_report = make_report("run-1")
+    first = await writer.write_run("stu-1", first_report, pending=first_report.changes)
+    await chats.archive_chat(first.chat_id)  # by the student, while its changes wait
+    second = await writer.write_run("stu-1", make_report("run-2", changes=0), pending=first_report.changes)
+    assert state.thread(first.chat_id).closed_at is None  # still lists what the student has to decide
+    third = await writer.write_run("stu-1", make_report("run-3", changes=0), pending=[])
+    assert third.archived == (second.chat_id,)  # the student's archived thread is not archived again...
+    assert state.thread(first.chat_id).closed_at is not None  # ...but closed: nothing in it to decide any more
 
 
 async def test_racing_runs_create_one_folder(writer: ThreadWriter, chats: MemoryChats):

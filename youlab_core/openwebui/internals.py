@@ -290,7 +290,7 @@ async def archive_chat(chat_id: str) -> bool:
     from sqlalchemy import update
 
     now = int(time.time())
-    query = (update(Chat).where(Chat.id == chat_id, Chat.archived.is_(False))
+    query = (update(Chat).where(Chat.id == chat_id, Chat.archived.is_not(True))
              .values(archived=True, folder_id=None, updated_at=now, last_read_at=now))
     async with get_async_db_context() as session:
         result = await session.execute(query)
