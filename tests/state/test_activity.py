@@ -40,3 +40,11 @@ def test_record_messages_counts_a_batch_in_order_and_returns_each_count(store: S
     assert store.record_messages([("u1", "c1", T0 + timedelta(minutes=2))]) == {("u1", "c1"): 3}
     act = store.activity("u1", "c1")
     assert act is not None and act.last_message_at == T0 + timedelta(minutes=2)
+
+
+def test_counting_a_message_is_a_statement_sqlalchemy_caches() -> None:
+    # A dialect's INSERT ... ON CONFLICT has no cache key, so it was compiled again on every message (most of what
+    # counting cost); the text statement is compiled once.
+    from youlab_core.state.sql_triggers import RECORD_MESSAGE
+
+    assert RECORD_MESSAGE._generate_cache_key() is not None
