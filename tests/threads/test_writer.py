@@ -64,6 +64,15 @@ async def test_a_run_reads_only_the_threads_still_open(writer: ThreadWriter, cha
     assert sorted(read) == sorted([ref.chat_id, last.chat_id])  # its own id (a retry?) and the one open thread
 
 
+async def test_a_thread_the_student_unarchives_is_left_where_they_put_it(writer: ThreadWriter, chats: MemoryChats):
+    first = await writer.write_run("stu-1", make_report("run-1"))
+    second = await writer.write_run("stu-1", make_report("run-2"), pending=make_report("run-2").changes)
+    assert second.archived == (first.chat_id,)
+    chats.unarchive(first.chat_id)  # the student takes it back out of the archive
+    third = await writer.write_run("stu-1", make_report("run-3"), pending=make_report("run-3").changes)
+    assert first.chat_id not in third.archived and not chats.chats[first.chat_id].archived
+
+
 async def test_archiving_can_be_turned_off(chats: MemoryChats, state):
     writer = ThreadWriter(chats, state, archive_old_threads=False)
     first = await writer.write_run("stu-1", make_report("run-1"))

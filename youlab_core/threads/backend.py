@@ -130,6 +130,11 @@ class MemoryChats(ChatBackend):
         old = self.chats[chat_id]
         self.chats[chat_id] = ChatRecord(old.id, old.user_id, title, {**old.chat, "title": title}, old.meta, old.folder_id, old.archived)
 
+    def unarchive(self, chat_id: str) -> None:
+        """Like Open WebUI's unarchive: back in the chat list, outside any folder."""
+        old = self.chats[chat_id]
+        self.chats[chat_id] = ChatRecord(old.id, old.user_id, old.title, old.chat, old.meta, old.folder_id, False)
+
     def delete_chat(self, chat_id: str) -> None:
         del self.chats[chat_id]
 
